@@ -1,0 +1,264 @@
+// strata/backend/cpu.hpp — the CPU backend: Eigen maps over tensor memory, and OpenMP.
+//
+// A backend is a policy type: layers call only its static operations, so a new backend
+// (cuda/, a later header included only by nvcc-compiled code) plugs in without touching
+// layer code. Every operation works on raw, contiguous, row-major memory owned by the
+// caller; none allocates except allocate().
+//
+// Threads: set_num_threads(n) sets OpenMP's pool, which strata's own loops and its GEMM
+// splitting use (Eigen itself always runs single-threaded: see cpu/gemm.hpp). Results
+// are bit-identical for the same inputs and thread count: every reduction combines its
+// partial results in a fixed order.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <span>
+
+#include <Eigen/Core>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "strata/backend/cpu/attention_ops.hpp"
+#include "strata/backend/cpu/gemm.hpp"
+#include "strata/backend/cpu/recurrent_ops.hpp"
+#include "strata/backend/cpu/sequence_ops.hpp"
+#include "strata/core/error.hpp"
+
+namespace strata {
+
+enum class Activation { identity, relu, tanh, sigmoid };
+
+// The operations are grouped by the layers that need them (cpu/*.hpp); Cpu gathers them.
+struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
+    static constexpr const char* name = "cpu";
+    static constexpr std::size_t alignment = 64;
+
+    // ---- memory ------------------------------------------------------------------------
+    template <class T>
+    static T* allocate(std::size_t count) {
+        if (count == 0) return nullptr;
+        return static_cast<T*>(::operator new(count * sizeof(T), std::align_val_t{alignment}));
+    }
+    template <class T>
+    static void deallocate(T* pointer, std::size_t) {
+        ::operator delete(static_cast<void*>(pointer), std::align_val_t{alignment});
+    }
+    template <class T>
+    static void fill(T* data, std::size_t count, T value) {
+        std::fill_n(data, count, value);
+    }
+    template <class T>
+    static void copy(const T* source, std::size_t count, T* destination) {
+        if (count) std::memcpy(destination, source, count * sizeof(T));
+    }
+    template <class T>
+    static void copy_to_host(const T* source, std::size_t count, T* host) { copy(source, count, host); }
+    template <class T>
+    static void copy_from_host(const T* host, std::size_t count, T* destination) { copy(host, count, destination); }
+
+    // ---- threads -----------------------------------------------------------------------
+    static void set_num_threads(int threads) {
+        require(threads >= 1, "strata::Cpu::set_num_threads: thread count must be ≥ 1, got ", threads);
+#ifdef _OPENMP
+        omp_set_num_threads(threads);
+#endif
+        Eigen::setNbThreads(1);  // strata splits products across threads itself (cpu/gemm.hpp)
+    }
+    static int num_threads() {
+#ifdef _OPENMP
+        return omp_get_max_threads();
+#else
+        return 1;
+#endif
+    }
+
+    // ---- broadcasts and reductions over rows ----------------------------------------------
+    // y[r, :] += bias for r < rows; y has leading dimension ld ≥ cols.
+    template <class T>
+    static void add_row_vector(std::size_t rows, std::size_t cols, const T* bias, T* y, std::size_t ld) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            T* row = y + r * ld;
+            for (std::size_t c = 0; c < cols; ++c) row[c] += bias[c];
+        }
+    }
+    // sums[c] += Σ_r x[r, c] (accumulates; x has leading dimension ld ≥ cols).
+    template <class T>
+    static void accumulate_column_sums(std::size_t rows, std::size_t cols, const T* x, std::size_t ld,
+                                       T* sums) {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* row = x + r * ld;
+            for (std::size_t c = 0; c < cols; ++c) sums[c] += row[c];
+        }
+    }
+
+    // ---- element-wise ------------------------------------------------------------------
+    // y = f(x); x and y may alias.
+    template <class T>
+    static void activation_forward(Activation kind, std::size_t count, const T* x, T* y) {
+        switch (kind) {
+            case Activation::identity:
+                if (x != y) copy(x, count, y);
+                break;
+            case Activation::relu:
+                for (std::size_t i = 0; i < count; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+                break;
+            case Activation::tanh:
+                for (std::size_t i = 0; i < count; ++i) y[i] = std::tanh(x[i]);
+                break;
+            case Activation::sigmoid:
+                for (std::size_t i = 0; i < count; ++i) y[i] = sigmoid(x[i]);
+                break;
+        }
+    }
+    // dx = dy · f'(x), written through the output y = f(x) (relu: y > 0; tanh: 1 - y²;
+    // sigmoid: y(1 - y)). dx may alias dy.
+    template <class T>
+    static void activation_backward(Activation kind, std::size_t count, const T* y, const T* dy, T* dx) {
+        switch (kind) {
+            case Activation::identity:
+                if (dx != dy) copy(dy, count, dx);
+                break;
+            case Activation::relu:
+                for (std::size_t i = 0; i < count; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+                break;
+            case Activation::tanh:
+                for (std::size_t i = 0; i < count; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+                break;
+            case Activation::sigmoid:
+                for (std::size_t i = 0; i < count; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
+                break;
+        }
+    }
+    template <class T>
+    static T sigmoid(T x) {
+        // Stable on both sides: never exponentiates a large positive number.
+        if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+        const T e = std::exp(x);
+        return e / (T(1) + e);
+    }
+
+    // y = x ⊙ mask · scale, where mask holds 0 or 1 (dropout with inverted scaling).
+    template <class T>
+    static void masked_scale(std::size_t count, const T* x, const std::uint8_t* mask, T scale, T* y) {
+        for (std::size_t i = 0; i < count; ++i) y[i] = mask[i] ? x[i] * scale : T(0);
+    }
+    // y += alpha · x
+    template <class T>
+    static void axpy(std::size_t count, T alpha, const T* x, T* y) {
+        for (std::size_t i = 0; i < count; ++i) y[i] += alpha * x[i];
+    }
+    template <class T>
+    static void scale(std::size_t count, T alpha, T* x) {
+        for (std::size_t i = 0; i < count; ++i) x[i] *= alpha;
+    }
+    // Σ x², accumulated in double, in index order (deterministic).
+    template <class T>
+    static double sum_of_squares(std::size_t count, const T* x) {
+        double sum = 0.0;
+        for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+        return sum;
+    }
+    // True when every value is finite.
+    template <class T>
+    static bool all_finite(std::size_t count, const T* x) {
+        for (std::size_t i = 0; i < count; ++i)
+            if (!std::isfinite(x[i])) return false;
+        return true;
+    }
+
+    // ---- loss --------------------------------------------------------------------------
+    // Softmax cross-entropy over `rows` rows of `classes` logits, with optional label
+    // smoothing ε (target = (1-ε)·onehot + ε/classes, as PyTorch's label_smoothing).
+    // Writes the probabilities, the gradient of the MEAN loss over rows into d_logits
+    // (unless null), and returns the summed loss (accumulated in double).
+    template <class T>
+    static double softmax_cross_entropy(std::size_t rows, std::size_t classes, const T* logits,
+                                        const std::int32_t* labels, T smoothing, T* probabilities,
+                                        T* d_logits) {
+        double total = 0.0;
+        const T inverse_rows = T(1) / static_cast<T>(rows);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* z = logits + r * classes;
+            T* p = probabilities + r * classes;
+            const T maximum = *std::max_element(z, z + classes);
+            T sum = 0;
+            for (std::size_t c = 0; c < classes; ++c) {
+                p[c] = std::exp(z[c] - maximum);
+                sum += p[c];
+            }
+            const T log_sum = std::log(sum);
+            const auto label = static_cast<std::size_t>(labels[r]);
+            double row_loss = 0.0;
+            for (std::size_t c = 0; c < classes; ++c) {
+                p[c] /= sum;
+                const T target = (c == label ? T(1) - smoothing : T(0)) + smoothing / static_cast<T>(classes);
+                const T log_p = z[c] - maximum - log_sum;
+                row_loss -= static_cast<double>(target) * static_cast<double>(log_p);
+                if (d_logits) d_logits[r * classes + c] = (p[c] - target) * inverse_rows;
+            }
+            total += row_loss;
+        }
+        return total;
+    }
+
+    // ---- optimizers (one loop over a flat parameter arena) -------------------------------
+    // PyTorch's torch.optim.SGD: g += wd·p; buf = momentum ? (first ? g : μ·buf + (1-d)·g) : g;
+    // g = nesterov ? g + μ·buf : buf; p -= lr·g.
+    template <class T>
+    static void sgd_step(std::size_t count, T* parameters, const T* gradients, T* momentum_buffer,
+                         T learning_rate, T momentum, T dampening, T weight_decay, bool nesterov,
+                         bool first_step) {
+        for (std::size_t i = 0; i < count; ++i) {
+            T g = gradients[i];
+            if (weight_decay != T(0)) g += weight_decay * parameters[i];
+            if (momentum != T(0)) {
+                T& buffer = momentum_buffer[i];
+                buffer = first_step ? g : momentum * buffer + (T(1) - dampening) * g;
+                g = nesterov ? g + momentum * buffer : buffer;
+            }
+            parameters[i] -= learning_rate * g;
+        }
+    }
+    // PyTorch's torch.optim.Adam / AdamW (single-tensor path), step t ≥ 1:
+    //   decoupled (AdamW): p *= 1 - lr·wd;   else (Adam, L2): g += wd·p
+    //   m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²
+    //   p -= (lr / (1-β1^t)) · m / (√v / √(1-β2^t) + ε)
+    template <class T>
+    static void adam_step(std::size_t count, T* parameters, const T* gradients, T* first_moment,
+                          T* second_moment, T learning_rate, T beta1, T beta2, T epsilon,
+                          T weight_decay, bool decoupled_weight_decay, long step) {
+        // The scalar factors are formed in double and rounded once, as PyTorch forms them
+        // from Python floats.
+        const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
+        const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
+        const T step_size = static_cast<T>(static_cast<double>(learning_rate) / bias_correction1);
+        const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
+        const T decay_factor =
+            static_cast<T>(1.0 - static_cast<double>(learning_rate) * static_cast<double>(weight_decay));
+        for (std::size_t i = 0; i < count; ++i) {
+            T g = gradients[i];
+            if (weight_decay != T(0)) {
+                if (decoupled_weight_decay) {
+                    parameters[i] *= decay_factor;
+                } else {
+                    g += weight_decay * parameters[i];
+                }
+            }
+            T& m = first_moment[i];
+            T& v = second_moment[i];
+            m = beta1 * m + (T(1) - beta1) * g;
+            v = beta2 * v + (T(1) - beta2) * g * g;
+            const T denominator = std::sqrt(v) / bias_correction2_sqrt + epsilon;
+            parameters[i] -= step_size * (m / denominator);
+        }
+    }
+};
+
+}  // namespace strata
