@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what strata needs to build and test, from Debian's packages, when missing.
+# Usage: scripts/install-deps.sh [--with-torch]   (--with-torch: PyTorch, for fixtures and
+# the side-by-side comparisons; the build and the tests never need it)
+set -euo pipefail
+
+packages=(cmake g++ ninja-build libeigen3-dev doctest-dev libbenchmark-dev)
+if [[ "${1:-}" == "--with-torch" ]]; then
+  packages+=(python3-torch)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "installing: ${missing[*]}" >&2
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
