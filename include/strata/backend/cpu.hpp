@@ -29,11 +29,10 @@
 #include "strata/backend/cpu/gemm.hpp"
 #include "strata/backend/cpu/recurrent_ops.hpp"
 #include "strata/backend/cpu/sequence_ops.hpp"
+#include "strata/core/activation.hpp"
 #include "strata/core/error.hpp"
 
 namespace strata {
-
-enum class Activation { identity, relu, tanh, sigmoid };
 
 // The operations are grouped by the layers that need them (cpu/*.hpp); Cpu gathers them.
 struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {

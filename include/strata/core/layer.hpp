@@ -56,6 +56,10 @@ struct ParameterRef {
 // reads "any shape ending in 128".
 template <std::size_t N>
 struct LastExtent {};
+// SequenceOf<128> reads "Shape<T, 128> for any T"; AnySequence "Shape<T, F> for any T, F".
+template <std::size_t Features>
+struct SequenceOf {};
+struct AnySequence {};
 
 namespace detail {
 struct ParameterProbe {
