@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The main job: builds the example programs and trains the example model.
-# Usage: scripts/train.sh [ARGS...]   (passed to the program; --help lists them)
+# The main job: builds the sentiment program and trains the classifier on the tweets in
+# ../shared/data/tweet_sentiment (seed protocol, tuned recipe), writing
+# models/sentiment.safetensors. Arguments go to "sentiment train" (e.g. --protocol full
+# --seed 2 --recipe spec); --data and --out default as above. See "sentiment train --help".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 build_dir=build/release
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTRATA_BUILD_TESTS=OFF -DSTRATA_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build "$build_dir" --parallel "$(nproc 2>/dev/null || echo 2)" --target mlp_example
-exec "$build_dir/examples/mlp/mlp_example" "$@"
+cmake --build "$build_dir" --parallel "$(nproc 2>/dev/null || echo 2)" --target sentiment
+mkdir -p models
+[[ " $* " == *" --data "* || " $* " == *" --data="* ]] || set -- "$@" --data ../shared/data/tweet_sentiment
+[[ " $* " == *" --out "* || " $* " == *" --out="* ]] || set -- "$@" --out models/sentiment.safetensors
+exec "$build_dir/examples/sentiment/sentiment" train "$@"

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,10 @@ constexpr const char* train_help =
     "  --word-dropout X      probability that a training token is replaced by <unk>\n"
     "  --schedule constant|cosine, --warmup X   learning-rate schedule, warm-up fraction\n"
     "  --bucket N            sort by length within shuffled buckets of N texts (0: off)\n"
-    "  --patience N          stop after N epochs without a better validation loss (0: never)"
+    "  --patience N          stop after N epochs without a better validation loss (0: never)\n"
+    "  --average D           evaluate and keep an exponential moving average of the weights\n"
+    "                        with decay D per step (0: off)\n"
+    "  --embedding-scale X   scale the N(0, 1) initial embeddings by X"
     "\n"
     "\n"
     "Prints each epoch's figures, the confusion matrix of the kept epoch, and last one JSON\n"
@@ -167,7 +171,7 @@ int run_train(const std::vector<std::string>& arguments) {
     const Options options(arguments,
                           {"--data", "--out", "--protocol", "--recipe", "--seed", "--epochs", "--batch", "--lr", "--threads",
                            "--weight-decay", "--label-smoothing", "--dropout", "--word-dropout", "--patience", "--bucket",
-                           "--schedule", "--warmup"},
+                           "--schedule", "--warmup", "--average", "--embedding-scale"},
                           {"--help", "--quiet"}, false);
     if (options.has("--help")) {
         std::fputs(train_help, stdout);
@@ -224,6 +228,11 @@ int run_train(const std::vector<std::string>& arguments) {
     Hyperparameters hyper{.dropout = recipe.dropout, .attention_dropout = recipe.attention_dropout};
     auto model = make_model(vocabulary.size(), recipe.batch, hyper);
     model->reset_parameters(seed);
+    if (recipe.embedding_scale != 1.0)
+        model->for_each_parameter([&](const strata::ParameterRef<float>& parameter) {
+            if (parameter.name == "embedding.weight")
+                strata::Cpu::scale(parameter.size(), static_cast<float>(recipe.embedding_scale), parameter.value);
+        });
     strata::Adam<Model> optimizer(*model, {.learning_rate = recipe.learning_rate,
                                            .weight_decay = recipe.weight_decay,
                                            .decoupled_weight_decay = recipe.decoupled_weight_decay});
@@ -233,6 +242,8 @@ int run_train(const std::vector<std::string>& arguments) {
         word_rng(seed * 0x9e3779b97f4a7c15ULL + 3);
     std::vector<std::int32_t> noisy_ids(recipe.batch * max_length);
     const std::size_t total_steps = batches.batch_count() * static_cast<std::size_t>(recipe.epochs);
+    std::optional<strata::ParameterAverage<Model>> average;
+    if (recipe.average_decay > 0) average.emplace(*model, recipe.average_decay);
 
     Json training = Json::object();
     training.set("recipe", recipe.name);
@@ -276,6 +287,7 @@ int run_train(const std::vector<std::string>& arguments) {
             strata::clip_gradient_norm(*model, recipe.clip_norm);
             optimizer.set_learning_rate(recipe.learning_rate_at(step, total_steps));
             optimizer.step();
+            if (average) average->update();
             ++step;
             progress.advance(batch);
             if (show_progress && progress.should_draw())
@@ -284,6 +296,7 @@ int run_train(const std::vector<std::string>& arguments) {
         if (show_progress) std::fprintf(stderr, "\r\033[K");
         const double train_seconds = progress.seconds();
         seconds_training += train_seconds;
+        if (average) average->swap();  // evaluate (and keep) the averaged weights
         const Evaluation validation = evaluate(*model, validation_encoded, validation_set.labels);
         const double epoch_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
         const bool improved = validation.loss < best_loss;
@@ -304,6 +317,7 @@ int run_train(const std::vector<std::string>& arguments) {
             std::printf("stopping early: no better validation loss for %d epochs\n", recipe.patience);
             break;
         }
+        if (average) average->swap();  // back to the trained weights
     }
     std::copy(best_parameters.begin(), best_parameters.end(), model->parameters());
 

@@ -33,6 +33,8 @@ struct Recipe {
     double warmup_fraction = 0.0;
     int patience = 0;  // stop after this many epochs without a better validation loss (0: never)
     double word_dropout = 0.0;  // each training token becomes <unk> with this probability
+    double average_decay = 0.0;  // evaluate and keep an exponential moving average of the weights (0: off)
+    double embedding_scale = 1.0;  // the N(0, 1) embedding initialisation scaled by this
 
     // The learning rate for optimizer step `step` of `total` (0-based).
     double learning_rate_at(std::size_t step, std::size_t total) const {
@@ -60,6 +62,8 @@ inline void apply_overrides(Recipe& recipe, const Options& options) {
         recipe.schedule = options.choice("--schedule", {"constant", "cosine"}) == "cosine" ? Schedule::warmup_cosine
                                                                                           : Schedule::constant;
     recipe.warmup_fraction = options.number("--warmup", recipe.warmup_fraction, 0.0, 0.99);
+    recipe.average_decay = options.number("--average", recipe.average_decay, 0.0, 0.99999);
+    recipe.embedding_scale = options.number("--embedding-scale", recipe.embedding_scale, 1e-6, 100.0);
 }
 
 inline Recipe recipe_named(const std::string& name, const std::string& protocol) {

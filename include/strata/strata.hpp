@@ -28,6 +28,7 @@
 #include "strata/train/clipping.hpp"
 #include "strata/train/loss.hpp"
 #include "strata/train/optimizers.hpp"
+#include "strata/train/averaging.hpp"
 #include "strata/train/batches.hpp"
 #include "strata/train/metrics.hpp"
 #include "strata/train/progress.hpp"

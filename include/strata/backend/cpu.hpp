@@ -153,6 +153,15 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     static void axpy(std::size_t count, T alpha, const T* x, T* y) {
         for (std::size_t i = 0; i < count; ++i) y[i] += alpha * x[i];
     }
+    // y += t · (x - y)
+    template <class T>
+    static void lerp(std::size_t count, T t, const T* x, T* y) {
+        for (std::size_t i = 0; i < count; ++i) y[i] += t * (x[i] - y[i]);
+    }
+    template <class T>
+    static void swap_ranges(std::size_t count, T* x, T* y) {
+        std::swap_ranges(x, x + count, y);
+    }
     template <class T>
     static void scale(std::size_t count, T alpha, T* x) {
         for (std::size_t i = 0; i < count; ++i) x[i] *= alpha;
