@@ -9,6 +9,8 @@
 // mistake and 1 for anything else (a missing file, a bad checkpoint, a diverging run).
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -35,6 +37,7 @@ constexpr const char* main_help =
     "  train    train the classifier on tweets and write a checkpoint\n"
     "  eval     measure a checkpoint on a labelled CSV file\n"
     "  predict  label texts with a checkpoint\n"
+    "  bench    time inference (latency at batch 1, throughput at batch 256)\n"
     "\n"
     "'sentiment <command> --help' describes each command.\n";
 
@@ -85,6 +88,15 @@ constexpr const char* predict_help =
     "Labels each TEXT (or, with none, each line of standard input) as negative, neutral or\n"
     "positive. Prints 'label  p_negative p_neutral p_positive  text' per text, or with --json\n"
     "one object per line: {\"text\": ..., \"label\": ..., \"probabilities\": {...}}.\n";
+
+constexpr const char* bench_help =
+    "usage: sentiment bench latency    --model FILE --data FILE.csv [--threads N] [--calls N]\n"
+    "       sentiment bench throughput --model FILE --data FILE.csv [--threads N] [--batch N] [--repeat N]\n"
+    "\n"
+    "latency: median time of one prediction at batch 1 for the first 20-token text of FILE.csv,\n"
+    "after warm-up, without and with tokenizing (JSON: median_us, median_us_with_tokenize).\n"
+    "throughput: texts per second predicting all of FILE.csv in file order at batch N (default\n"
+    "256), tokenized beforehand; the median of --repeat passes after one warm-up pass.\n";
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO) == 1; }
 
@@ -425,6 +437,85 @@ int run_predict(const std::vector<std::string>& arguments) {
     return 0;
 }
 
+// sentiment bench latency|throughput: the inference figures the comparison harness reads.
+int run_bench(const std::vector<std::string>& arguments) {
+    const std::string mode = arguments.empty() ? "" : arguments[0];
+    if (mode == "--help" || (mode != "latency" && mode != "throughput")) {
+        std::fputs(bench_help, mode == "--help" ? stdout : stderr);
+        if (mode == "--help") return 0;
+        throw UsageError("bench: expected 'latency' or 'throughput'");
+    }
+    const Options options({arguments.begin() + 1, arguments.end()}, {"--model", "--data", "--threads", "--calls", "--batch", "--repeat"},
+                          {"--help"}, false);
+    if (options.has("--help")) {
+        std::fputs(bench_help, stdout);
+        return 0;
+    }
+    const int threads = static_cast<int>(options.integer("--threads", 1, 1, 256));
+    strata::Cpu::set_num_threads(threads);
+    const fs::path data_path = options.required("--data");
+    using Clock = std::chrono::steady_clock;
+    auto median = [](std::vector<double> values) {
+        std::sort(values.begin(), values.end());
+        return values[values.size() / 2];
+    };
+    if (mode == "latency") {
+        auto classifier = load(options.required("--model"), 1);
+        const auto data = strata::text::read_labelled_csv(data_path, class_names);
+        std::string text;
+        for (const auto& candidate : data.texts)
+            if (strata::text::tokenize(candidate).size() == 20) {
+                text = candidate;
+                break;
+            }
+        strata::require(!text.empty(), data_path.string(), ": no text of exactly 20 tokens");
+        const auto calls = static_cast<std::size_t>(options.integer("--calls", 2000, 10, 10000000));
+        const auto encoded = strata::text::encode_texts(classifier.vocabulary, {text}, max_length);
+        std::vector<double> times, with_tokenize;
+        volatile float sink = 0;
+        for (std::size_t i = 0; i < calls / 10; ++i) sink = sink + predict_probabilities(*classifier.model, encoded)[0];
+        for (std::size_t i = 0; i < calls; ++i) {
+            const auto start = Clock::now();
+            sink = sink + predict_probabilities(*classifier.model, encoded)[0];
+            times.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+        }
+        for (std::size_t i = 0; i < calls / 4; ++i) {
+            const auto start = Clock::now();
+            const auto fresh = strata::text::encode_texts(classifier.vocabulary, {text}, max_length);
+            sink = sink + predict_probabilities(*classifier.model, fresh)[0];
+            with_tokenize.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+        }
+        Json json = Json::object();
+        json.set("median_us", median(times));
+        json.set("median_us_with_tokenize", median(with_tokenize));
+        json.set("calls", calls);
+        json.set("tokens", encoded.lengths[0]);
+        json.set("threads", threads);
+        std::printf("%s\n", json.dump().c_str());
+        return 0;
+    }
+    const auto batch = static_cast<std::size_t>(options.integer("--batch", 256, 1, 65536));
+    const auto repeat = static_cast<int>(options.integer("--repeat", 3, 1, 1000));
+    auto classifier = load(options.required("--model"), batch);
+    const auto data = strata::text::read_labelled_csv(data_path, class_names);
+    const auto encoded = strata::text::encode_texts(classifier.vocabulary, data.texts, max_length);
+    std::vector<double> rates;
+    for (int r = 0; r < repeat + 1; ++r) {
+        const auto start = Clock::now();
+        const auto probabilities = predict_probabilities(*classifier.model, encoded);
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        if (r > 0) rates.push_back(static_cast<double>(encoded.size()) / seconds);  // the first pass warms up
+        strata::require(std::isfinite(probabilities[0]), "non-finite probabilities");
+    }
+    Json json = Json::object();
+    json.set("tweets_per_second", median(rates));
+    json.set("texts", encoded.size());
+    json.set("batch", batch);
+    json.set("threads", threads);
+    std::printf("%s\n", json.dump().c_str());
+    return 0;
+}
+
 int run(int argc, char** argv) {
     const std::vector<std::string> all(argv + 1, argv + argc);
     if (all.empty()) throw UsageError("missing command: train, eval or predict");
@@ -436,6 +527,7 @@ int run(int argc, char** argv) {
     if (all[0] == "train") return run_train(arguments);
     if (all[0] == "eval") return run_eval(arguments);
     if (all[0] == "predict") return run_predict(arguments);
+    if (all[0] == "bench") return run_bench(arguments);
     throw UsageError("unknown command '" + all[0] + "'");
 }
 
