@@ -12,12 +12,14 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <span>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -39,6 +41,34 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     static constexpr const char* name = "cpu";
     static constexpr std::size_t alignment = 64;
 
+    // Runs work(begin, end) — or work(piece, begin, end) — over [0, count) split into one
+    // contiguous chunk per OpenMP thread (multiples of 64 elements) when count is large
+    // enough to be worth it, else as piece 0 on the calling thread. Chunk boundaries depend
+    // only on count and the thread count.
+    static constexpr int max_chunks = 64;
+    template <class Work>
+    static void for_chunks(std::size_t count, Work&& work) {
+        auto run = [&](int piece, std::size_t begin, std::size_t end) {
+            if constexpr (std::is_invocable_v<Work&, int, std::size_t, std::size_t>) work(piece, begin, end);
+            else work(begin, end);
+        };
+        constexpr std::size_t parallel_threshold = std::size_t{1} << 16;
+#ifdef _OPENMP
+        const int threads = omp_in_parallel() ? 1 : std::min(max_chunks, omp_get_max_threads());
+        if (threads > 1 && count >= parallel_threshold) {
+            const std::size_t chunk = (count / static_cast<std::size_t>(threads) + 63) / 64 * 64;
+#pragma omp parallel for schedule(static) num_threads(threads)
+            for (int piece = 0; piece < threads; ++piece) {
+                const std::size_t begin = std::min(count, static_cast<std::size_t>(piece) * chunk);
+                const std::size_t end = std::min(count, begin + chunk);
+                if (begin < end) run(piece, begin, end);
+            }
+            return;
+        }
+#endif
+        run(0, 0, count);
+    }
+
     // ---- memory ------------------------------------------------------------------------
     template <class T>
     static T* allocate(std::size_t count) {
@@ -51,7 +81,7 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     }
     template <class T>
     static void fill(T* data, std::size_t count, T value) {
-        std::fill_n(data, count, value);
+        for_chunks(count, [&](std::size_t begin, std::size_t end) { std::fill(data + begin, data + end, value); });
     }
     template <class T>
     static void copy(const T* source, std::size_t count, T* destination) {
@@ -156,7 +186,9 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     // y += t · (x - y)
     template <class T>
     static void lerp(std::size_t count, T t, const T* x, T* y) {
-        for (std::size_t i = 0; i < count; ++i) y[i] += t * (x[i] - y[i]);
+        for_chunks(count, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) y[i] += t * (x[i] - y[i]);
+        });
     }
     template <class T>
     static void swap_ranges(std::size_t count, T* x, T* y) {
@@ -164,14 +196,26 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     }
     template <class T>
     static void scale(std::size_t count, T alpha, T* x) {
-        for (std::size_t i = 0; i < count; ++i) x[i] *= alpha;
+        for_chunks(count, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) x[i] *= alpha;
+        });
     }
     // Σ x², accumulated in double, in index order (deterministic).
     template <class T>
     static double sum_of_squares(std::size_t count, const T* x) {
-        double sum = 0.0;
-        for (std::size_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * static_cast<double>(x[i]);
-        return sum;
+        // Eigen's vectorised reduction per chunk, the chunks' sums added in order: the same
+        // result on every run with the same thread count.
+        using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+        std::array<double, max_chunks> partial{};
+        for_chunks(count, [&](int piece, std::size_t begin, std::size_t end) {
+            partial[static_cast<std::size_t>(piece)] = Eigen::Map<const Array>(x + begin, static_cast<Eigen::Index>(end - begin))
+                                                           .template cast<double>()
+                                                           .square()
+                                                           .sum();
+        });
+        double total = 0;
+        for (double value : partial) total += value;
+        return total;
     }
     // True when every value is finite.
     template <class T>
@@ -238,34 +282,35 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
     //   decoupled (AdamW): p *= 1 - lr·wd;   else (Adam, L2): g += wd·p
     //   m = β1·m + (1-β1)·g;  v = β2·v + (1-β2)·g²
     //   p -= (lr / (1-β1^t)) · m / (√v / √(1-β2^t) + ε)
+    // The scalar factors are formed in double and rounded once, as PyTorch forms them from
+    // Python floats; the element-wise work is vectorised through Eigen arrays.
     template <class T>
     static void adam_step(std::size_t count, T* parameters, const T* gradients, T* first_moment,
-                          T* second_moment, T learning_rate, T beta1, T beta2, T epsilon,
-                          T weight_decay, bool decoupled_weight_decay, long step) {
-        // The scalar factors are formed in double and rounded once, as PyTorch forms them
-        // from Python floats.
-        const double bias_correction1 = 1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(step));
-        const double bias_correction2 = 1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(step));
-        const T step_size = static_cast<T>(static_cast<double>(learning_rate) / bias_correction1);
+                          T* second_moment, double learning_rate, double beta1, double beta2, double epsilon,
+                          double weight_decay, bool decoupled_weight_decay, long step) {
+        using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+        const double bias_correction1 = 1.0 - std::pow(beta1, static_cast<double>(step));
+        const double bias_correction2 = 1.0 - std::pow(beta2, static_cast<double>(step));
+        const T step_size = static_cast<T>(learning_rate / bias_correction1);
         const T bias_correction2_sqrt = static_cast<T>(std::sqrt(bias_correction2));
-        const T decay_factor =
-            static_cast<T>(1.0 - static_cast<double>(learning_rate) * static_cast<double>(weight_decay));
-        for (std::size_t i = 0; i < count; ++i) {
-            T g = gradients[i];
-            if (weight_decay != T(0)) {
-                if (decoupled_weight_decay) {
-                    parameters[i] *= decay_factor;
-                } else {
-                    g += weight_decay * parameters[i];
-                }
+        const T b1 = static_cast<T>(beta1), b2 = static_cast<T>(beta2);
+        const T one_minus_b1 = static_cast<T>(1.0 - beta1), one_minus_b2 = static_cast<T>(1.0 - beta2);
+        const T eps = static_cast<T>(epsilon);
+        const T decay = static_cast<T>(weight_decay);
+        for_chunks(count, [&](std::size_t begin, std::size_t end) {
+            const auto n = static_cast<Eigen::Index>(end - begin);
+            Eigen::Map<Array> p(parameters + begin, n), m(first_moment + begin, n), v(second_moment + begin, n);
+            const Eigen::Map<const Array> g(gradients + begin, n);
+            if (weight_decay != 0.0 && decoupled_weight_decay) p *= static_cast<T>(1.0 - learning_rate * weight_decay);
+            if (weight_decay != 0.0 && !decoupled_weight_decay) {
+                m = m * b1 + (g + p * decay) * one_minus_b1;
+                v = v * b2 + ((g + p * decay) * one_minus_b2) * (g + p * decay);
+            } else {
+                m = m * b1 + g * one_minus_b1;
+                v = v * b2 + (g * one_minus_b2) * g;
             }
-            T& m = first_moment[i];
-            T& v = second_moment[i];
-            m = beta1 * m + (T(1) - beta1) * g;
-            v = beta2 * v + (T(1) - beta2) * g * g;
-            const T denominator = std::sqrt(v) / bias_correction2_sqrt + epsilon;
-            parameters[i] -= step_size * (m / denominator);
-        }
+            p -= step_size * (m / (v.sqrt() / bias_correction2_sqrt + eps));
+        });
     }
 };
 

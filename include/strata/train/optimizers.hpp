@@ -84,9 +84,8 @@ public:
     void step() {
         ++steps_;
         B::adam_step(model_.parameter_count(), model_.parameters(), model_.gradients(), first_moment_.data(),
-                     second_moment_.data(), static_cast<T>(options_.learning_rate), static_cast<T>(options_.beta1),
-                     static_cast<T>(options_.beta2), static_cast<T>(options_.epsilon),
-                     static_cast<T>(options_.weight_decay), options_.decoupled_weight_decay, steps_);
+                     second_moment_.data(), options_.learning_rate, options_.beta1, options_.beta2, options_.epsilon,
+                     options_.weight_decay, options_.decoupled_weight_decay, steps_);
     }
     void set_learning_rate(double learning_rate) { options_.learning_rate = learning_rate; }
     double learning_rate() const { return options_.learning_rate; }
