@@ -68,6 +68,13 @@ void eigen_gemm(benchmark::State& state) {
 
 }  // namespace
 
+// The classifier's GEMM shapes at batch 32, T = 32 (1,024 token rows): the conv taps and
+// the attention output projection (128 → 128), the GRU and attention input projections
+// (128 → 384), and the GRU's recurrent step (32 rows, 128 → 384). Layer benchmarks'
+// GFLOP/s read against these give their share of the machine's own GEMM rate.
+BENCHMARK(eigen_gemm<1024, 128, 128>)->UseRealTime();
+BENCHMARK(eigen_gemm<1024, 128, 384>)->UseRealTime();
+BENCHMARK(eigen_gemm<32, 128, 384>)->UseRealTime();
 BENCHMARK(eigen_gemm<32, 128, 128>)->UseRealTime();
 BENCHMARK(linear_forward<32, 128, 128>)->UseRealTime();
 BENCHMARK(linear_backward<32, 128, 128>)->UseRealTime();
