@@ -19,9 +19,11 @@
 #include "strata/io/safetensors.hpp"
 #include "strata/layers/attention.hpp"
 #include "strata/strata.hpp"
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace strata;
+using strata::testing::relative_error;
 using strata::testing::check_gradients;
 using strata::testing::random_values;
 
@@ -44,16 +46,6 @@ std::vector<T> read_as(const std::string& name) {
 }
 
 // max |ours - ref| / max(max |ref|, 1e-12)
-template <class T>
-double relative_error(const T* ours, const std::vector<double>& reference) {
-    double difference = 0.0, scale = 0.0;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
-        difference = std::max(difference, std::abs(static_cast<double>(ours[i]) - reference[i]));
-        scale = std::max(scale, std::abs(reference[i]));
-    }
-    return difference / std::max(scale, 1e-12);
-}
-
 // Sets every parameter of a layer to random values (biases nonzero), through the walk.
 template <class L>
 void randomize_parameters(L& layer, std::uint64_t seed, double bound = 0.5) {

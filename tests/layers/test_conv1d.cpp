@@ -16,9 +16,11 @@
 #include "strata/io/safetensors.hpp"
 #include "strata/layers/conv1d.hpp"
 #include "strata/strata.hpp"
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace strata;
+using strata::testing::relative_error;
 
 namespace {
 
@@ -27,16 +29,6 @@ constexpr std::size_t B = 4, T = 7, In = 5, Out = 6;
 template <class U>
 std::vector<U> cast(const std::vector<double>& values) {
     return std::vector<U>(values.begin(), values.end());
-}
-
-template <class U>
-double relative_error(const U* ours, const std::vector<double>& reference) {
-    double worst = 0.0, scale = 1e-12;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
-        worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - reference[i]));
-        scale = std::max(scale, std::abs(reference[i]));
-    }
-    return worst / scale;
 }
 
 // Loads every parameter by its state_dict name, checking the shape against the file's.

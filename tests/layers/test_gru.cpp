@@ -15,9 +15,11 @@
 #include "strata/io/safetensors.hpp"
 #include "strata/layers/gru.hpp"
 #include "strata/strata.hpp"
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace strata;
+using strata::testing::relative_error;
 
 namespace {
 
@@ -29,17 +31,6 @@ std::string fixture_path(const std::string& name) {
 }
 
 // max|ours − ref| / max(max|ref|, 1e-12)
-template <class T>
-double relative_error(const T* ours, const std::vector<double>& reference) {
-    double difference = 0.0, scale = 0.0;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
-        const double d = std::abs(static_cast<double>(ours[i]) - reference[i]);
-        difference = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(difference, d);
-        scale = std::max(scale, std::abs(reference[i]));
-    }
-    return difference / std::max(scale, 1e-12);
-}
-
 template <class T>
 std::vector<T> converted(const std::vector<double>& values) {
     return std::vector<T>(values.begin(), values.end());

@@ -16,23 +16,15 @@
 #include "strata/io/safetensors.hpp"
 #include "strata/layers/layer_norm.hpp"
 #include "strata/strata.hpp"
+#include "support/fixtures.hpp"
 #include "support/gradient_check.hpp"
 
 using namespace strata;
+using strata::testing::relative_error;
 
 namespace {
 
 constexpr std::size_t B = 4, T = 7, E = 8;
-
-template <class U>
-double relative_error(const U* ours, const std::vector<double>& reference) {
-    double worst = 0.0, scale = 1e-12;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
-        worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - reference[i]));
-        scale = std::max(scale, std::abs(reference[i]));
-    }
-    return worst / scale;
-}
 
 template <class U>
 void check_fixture(double tolerance) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sentiment/classifier.hpp"
+#include "support/fixtures.hpp"
 
 #ifndef STRATA_SOURCE_DIR
 #define STRATA_SOURCE_DIR "/work/main"
@@ -19,15 +20,6 @@
 using namespace strata;
 
 namespace {
-
-double relative_to_scale(const std::vector<double>& ours, const std::vector<double>& reference) {
-    double worst = 0, scale = 1e-30;
-    for (std::size_t i = 0; i < reference.size(); ++i) {
-        worst = std::max(worst, std::abs(ours[i] - reference[i]));
-        scale = std::max(scale, std::abs(reference[i]));
-    }
-    return worst / scale;
-}
 
 std::vector<double> as_doubles(const float* values, std::size_t count) { return {values, values + count}; }
 
@@ -58,7 +50,7 @@ TEST_CASE("The classifier equals PyTorch's: logits, loss and every gradient") {
     const auto ctx = Context::sequences(lengths, sentiment::max_length);
     const auto logits = model->forward(ctx, {padded.data(), batch});
     const auto reference_logits = fixture.read_f64("logits");
-    CHECK(relative_to_scale(as_doubles(logits.data, batch * 3), reference_logits) < 1e-5);
+    CHECK(strata::testing::relative_error(as_doubles(logits.data, batch * 3), reference_logits) < 1e-5);
 
     SoftmaxCrossEntropy<float, Cpu, 3> loss(batch);
     const double value = loss(logits, labels, model->output_gradient());
@@ -70,7 +62,7 @@ TEST_CASE("The classifier equals PyTorch's: logits, loss and every gradient") {
         const auto reference = fixture.read_f32("grad." + std::string(parameter.name), parameter.shape);
         const std::vector<double> expected(reference.begin(), reference.end());
         INFO(parameter.name);
-        CHECK(relative_to_scale(as_doubles(parameter.gradient, parameter.size()), expected) < 1e-4);
+        CHECK(strata::testing::relative_error(as_doubles(parameter.gradient, parameter.size()), expected) < 1e-4);
     });
 }
 
