@@ -4,7 +4,7 @@
 # the side-by-side comparisons; the build and the tests never need it)
 set -euo pipefail
 
-packages=(cmake g++ ninja-build libeigen3-dev doctest-dev libbenchmark-dev)
+packages=(cmake g++ ninja-build python3 libeigen3-dev doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--with-torch" ]]; then
   packages+=(python3-torch)
 fi
