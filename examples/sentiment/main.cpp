@@ -230,7 +230,7 @@ int run_train(const std::vector<std::string>& arguments) {
     }
     const auto validation_encoded = strata::text::encode_texts(vocabulary, validation_set.texts, max_length);
     const auto test_encoded = strata::text::encode_texts(vocabulary, test_set.texts, max_length);
-    std::printf("data: %zu train, %zu validation%s texts; vocabulary %zu tokens; recipe %s; seed %llu; %d threads\n",
+    std::printf("data: %zu train, %zu validation%s texts; vocabulary %zu tokens; recipe %s; seed %llu; threads %d\n",
                 train_set.size(), validation_set.size(),
                 protocol == "full" ? (", " + std::to_string(test_set.size()) + " test").c_str() : "", vocabulary.size(),
                 recipe.name.c_str(), static_cast<unsigned long long>(seed), threads);
