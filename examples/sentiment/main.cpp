@@ -153,8 +153,8 @@ Evaluation evaluate(Model& model, const strata::text::EncodedTexts& encoded, con
 fs::path data_file(const fs::path& folder, const char* name) {
     if (!fs::is_directory(folder))
         throw strata::Error(
-            "--data " + folder.string() +
-            ": no such folder; it must hold train.csv and test.csv of the public \"Tweet Sentiment Extraction\" "
+            "--data " + folder.string() + (fs::exists(folder) ? ": not a folder" : ": no such folder") +
+            "; it must hold train.csv and test.csv of the public \"Tweet Sentiment Extraction\" "
             "data set (Figure Eight's Data for Everyone, on Kaggle)");
     const fs::path path = folder / name;
     if (!fs::exists(path))
