@@ -7,6 +7,7 @@
 #include <new>
 #include <vector>
 
+#include "sentiment/classifier.hpp"
 #include "strata/strata.hpp"
 
 namespace {
@@ -74,4 +75,35 @@ TEST_CASE("A dense training step after the first allocates nothing") {
     const long at_build = allocations.load();
     { Net another(2); }
     CHECK(allocations.load() > at_build);
+}
+
+TEST_CASE("A training step of the sentiment classifier after the first allocates nothing") {
+    constexpr std::size_t batch = 32, time = sentiment::max_length;
+    auto model = sentiment::make_model(500, batch);
+    model->reset_parameters(2);
+    Adam<sentiment::Model> adam(*model, {});
+    ParameterAverage<sentiment::Model> average(*model, 0.99);
+    SoftmaxCrossEntropy<float, Cpu, 3> loss(batch, 0.1);
+    Rng rng(3);
+    std::vector<std::int32_t> ids(batch * time, 0), lengths(batch), labels(batch);
+    for (std::size_t b = 0; b < batch; ++b) {
+        lengths[b] = static_cast<std::int32_t>(1 + rng.below(time));
+        labels[b] = static_cast<std::int32_t>(rng.below(3));
+        for (std::int32_t t = 0; t < lengths[b]; ++t) ids[b * time + static_cast<std::size_t>(t)] = static_cast<std::int32_t>(rng.below(500));
+    }
+    auto step = [&](std::size_t size) {
+        const auto ctx = Context::sequences({lengths.data(), size}, time, true, &rng);
+        loss(model->forward(ctx, {ids.data(), size}), {labels.data(), size}, model->output_gradient());
+        model->zero_grad();
+        model->backward(ctx);
+        clip_gradient_norm(*model, 1.0);
+        adam.step();
+        average.update();
+    };
+    step(batch);
+    const long before = allocations.load();
+    step(batch);
+    step(batch / 2);  // a smaller last batch, as at the end of an epoch
+    step(batch);
+    CHECK(allocations.load() - before == 0);
 }

@@ -57,8 +57,9 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
         const int threads = omp_in_parallel() ? 1 : std::min(max_chunks, omp_get_max_threads());
         if (threads > 1 && count >= parallel_threshold) {
             const std::size_t chunk = (count / static_cast<std::size_t>(threads) + 63) / 64 * 64;
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int piece = 0; piece < threads; ++piece) {
+            // Pieces dealt out by thread number (see cpu/gemm.hpp: no worksharing loop).
+#pragma omp parallel num_threads(threads)
+            for (int piece = omp_get_thread_num(); piece < threads; piece += omp_get_num_threads()) {
                 const std::size_t begin = std::min(count, static_cast<std::size_t>(piece) * chunk);
                 const std::size_t end = std::min(count, begin + chunk);
                 if (begin < end) run(piece, begin, end);

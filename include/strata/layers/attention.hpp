@@ -76,7 +76,7 @@ public:
     template <class Spec>
     explicit MultiHeadAttentionLayer(const Spec& spec) : dropout_(spec.dropout) {
         require(spec.dropout >= 0.0 && spec.dropout < 1.0,
-                "strata::MultiHeadAttention: dropout must be in [0, 1), got " + std::to_string(spec.dropout));
+                "strata::MultiHeadAttention: dropout must be in [0, 1), got ", spec.dropout);
     }
 
     // ---- parameters -----------------------------------------------------------------------
@@ -196,9 +196,7 @@ public:
     void attention_weights(std::span<T> destination) const {
         const PackedAttentionBatch& packing = packing_;
         require(destination.size() == packing.batch * Heads * max_time * max_time,
-                "strata::MultiHeadAttention::attention_weights: the destination holds " +
-                    std::to_string(destination.size()) + " values, [batch, heads, T, T] needs " +
-                    std::to_string(packing.batch * Heads * max_time * max_time));
+                "strata::MultiHeadAttention::attention_weights: the destination holds ", destination.size(), " values, [batch, heads, T, T] needs ", packing.batch * Heads * max_time * max_time);
         std::vector<T> block(max_time * max_time);
         std::vector<std::uint8_t> keep(max_time * max_time);
         std::fill(destination.begin(), destination.end(), T(0));
@@ -242,9 +240,7 @@ private:
 
     // Offsets of every text's packed rows and weight blocks (host, sized by reserve()).
     PackedAttentionBatch pack_lengths(const Context& ctx) {
-        require(ctx.batch <= capacity_, "strata::MultiHeadAttention: batch " + std::to_string(ctx.batch) +
-                                            " exceeds the capacity " + std::to_string(capacity_) +
-                                            " given to reserve()");
+        require(ctx.batch <= capacity_, "strata::MultiHeadAttention: batch ", ctx.batch, " exceeds the capacity ", capacity_, " given to reserve()");
         for (std::size_t b = 0; b < ctx.batch; ++b) {
             const std::size_t L = ctx.length(b, max_time);
             row_offsets_[b + 1] = row_offsets_[b] + L;

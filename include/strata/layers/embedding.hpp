@@ -53,12 +53,10 @@ public:
         require(spec.vocabulary_size >= 1, "strata::Embedding: vocabulary_size must be at least 1, got 0 (set "
                                            "it in the spec: Embedding<T, D>{.vocabulary_size = V})");
         require(spec.vocabulary_size <= static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()),
-                "strata::Embedding: vocabulary_size " + std::to_string(spec.vocabulary_size) +
-                    " does not fit the std::int32_t token ids");
+                "strata::Embedding: vocabulary_size ", spec.vocabulary_size, " does not fit the std::int32_t token ids");
         require(spec.padding_id >= -1 && static_cast<std::int64_t>(spec.padding_id) <
                                              static_cast<std::int64_t>(spec.vocabulary_size),
-                "strata::Embedding: padding_id " + std::to_string(spec.padding_id) + " is outside [0, " +
-                    std::to_string(spec.vocabulary_size) + ") and is not -1 (no padding)");
+                "strata::Embedding: padding_id ", spec.padding_id, " is outside [0, ", spec.vocabulary_size, ") and is not -1 (no padding)");
         weight_shape_ = {static_cast<std::int64_t>(vocabulary_), static_cast<std::int64_t>(Dim)};
     }
 

@@ -43,7 +43,7 @@ public:
 
     template <class Spec>
     explicit LayerNormLayer(const Spec& spec) : epsilon_(spec.epsilon) {
-        require(spec.epsilon > 0.0, "strata::LayerNorm: epsilon must be positive, got " + std::to_string(spec.epsilon));
+        require(spec.epsilon > 0.0, "strata::LayerNorm: epsilon must be positive, got ", spec.epsilon);
     }
 
     double epsilon() const { return epsilon_; }

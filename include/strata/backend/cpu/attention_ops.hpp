@@ -91,10 +91,7 @@ struct CpuAttentionOps {
         constexpr std::size_t D = Heads * HeadDim;
         constexpr std::size_t ld_qkv = 3 * D;
         const auto blocks = static_cast<std::ptrdiff_t>(packing.batch * Heads);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) if (packing.rows() * D >= 4096)
-#endif
-        for (std::ptrdiff_t block = 0; block < blocks; ++block) {
+        parallel_for(blocks, packing.rows() * D >= 4096, [&](std::ptrdiff_t block) {
             const std::size_t b = static_cast<std::size_t>(block) / Heads;
             const std::size_t h = static_cast<std::size_t>(block) % Heads;
             const std::size_t L = packing.length(b);
@@ -120,7 +117,7 @@ struct CpuAttentionOps {
                 }
                 head_at<HeadDim>(C + i * D) = c;
             }
-        }
+        });
     }
 
     // ---- fused attention, backward ---------------------------------------------------------
@@ -140,10 +137,7 @@ struct CpuAttentionOps {
         constexpr std::size_t D = Heads * HeadDim;
         constexpr std::size_t ld_qkv = 3 * D;
         const auto blocks = static_cast<std::ptrdiff_t>(packing.batch * Heads);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(dynamic) if (packing.rows() * D >= 4096)
-#endif
-        for (std::ptrdiff_t block = 0; block < blocks; ++block) {
+        parallel_for(blocks, packing.rows() * D >= 4096, [&](std::ptrdiff_t block) {
             const std::size_t b = static_cast<std::size_t>(block) / Heads;
             const std::size_t h = static_cast<std::size_t>(block) % Heads;
             const std::size_t L = packing.length(b);
@@ -190,7 +184,7 @@ struct CpuAttentionOps {
                 }
                 head_at<HeadDim>(dV + j * ld_qkv) = dv;
             }
-        }
+        });
     }
 
 private:

@@ -28,6 +28,28 @@ namespace strata {
 
 enum class Transpose : bool { no = false, yes = true };
 
+// Runs body(i) for every i in [0, count): on the calling thread unless `parallel`, else in
+// one OpenMP parallel region whose threads take contiguous ranges by thread number. Each i
+// is one thread's, so results do not depend on the thread count. There is deliberately no
+// worksharing construct: LLVM's OpenMP runtime mallocs in every one (even under if(false)),
+// and a training step must not allocate.
+template <class Body>
+void parallel_for(std::ptrdiff_t count, bool parallel, Body&& body) {
+#ifdef _OPENMP
+    if (parallel && count > 1 && !omp_in_parallel() && omp_get_max_threads() > 1) {
+#pragma omp parallel
+        {
+            const std::ptrdiff_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+            const std::ptrdiff_t begin = count * thread / threads, end = count * (thread + 1) / threads;
+            for (std::ptrdiff_t i = begin; i < end; ++i) body(i);
+        }
+        return;
+    }
+#endif
+    (void)parallel;
+    for (std::ptrdiff_t i = 0; i < count; ++i) body(i);
+}
+
 struct CpuGemm {
     // ---- GEMM --------------------------------------------------------------------------
     // C[M×N] = alpha · op(A) · op(B) + beta · C, all row-major with leading dimensions.
@@ -49,8 +71,10 @@ struct CpuGemm {
             // Blocks of a multiple of 16, so every thread's block keeps Eigen's vector width.
             const std::size_t block = (extent / static_cast<std::size_t>(threads) + 15) / 16 * 16;
             const auto pieces = static_cast<int>((extent + block - 1) / block);
-#pragma omp parallel for schedule(static) num_threads(threads)
-            for (int piece = 0; piece < pieces; ++piece) {
+            // A plain parallel region with the pieces dealt out by thread number, not a
+            // worksharing loop: LLVM's OpenMP runtime mallocs in every worksharing loop.
+#pragma omp parallel num_threads(threads)
+            for (int piece = omp_get_thread_num(); piece < pieces; piece += omp_get_num_threads()) {
                 const std::size_t begin = static_cast<std::size_t>(piece) * block;
                 const std::size_t count = std::min(block, extent - begin);
                 if (split_rows) {
@@ -85,7 +109,12 @@ struct CpuGemm {
             c *= beta;
         }
         if (K == 0 || alpha == T(0)) return;
-        auto accumulate = [&](const auto& a, const auto& b) { c.noalias() += alpha * a * b; };
+        // alpha = 1 (every call strata makes) keeps the operands plain maps: Eigen would
+        // evaluate alpha·A into a heap temporary when the product degenerates to a GEMV.
+        auto accumulate = [&](const auto& a, const auto& b) {
+            if (alpha == T(1)) c.noalias() += a * b;
+            else c.noalias() += alpha * a * b;
+        };
         const Eigen::OuterStride<> stride_a(static_cast<Eigen::Index>(lda));
         const Eigen::OuterStride<> stride_b(static_cast<Eigen::Index>(ldb));
         const bool ta = transpose_a == Transpose::yes, tb = transpose_b == Transpose::yes;

@@ -37,15 +37,12 @@ struct CpuRecurrentOps {
     static void recurrent_gather_rows(std::size_t rows, const std::int32_t* index, const T* source,
                                       std::size_t source_ld, T* destination, std::size_t destination_ld) {
         const auto count = static_cast<std::ptrdiff_t>(rows);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (rows * Features >= 32768)
-#endif
-        for (std::ptrdiff_t r = 0; r < count; ++r) {
+        parallel_for(count, rows * Features >= 32768, [&](std::ptrdiff_t r) {
             T* target = destination + static_cast<std::size_t>(r) * destination_ld;
             const std::int32_t from = index[r];
             if (from < 0) std::fill_n(target, Features, T(0));
             else std::copy_n(source + static_cast<std::size_t>(from) * source_ld, Features, target);
-        }
+        });
     }
 
     // ---- the fused GRU cell (PyTorch's equations) ------------------------------------------
@@ -74,10 +71,7 @@ struct CpuRecurrentOps {
         const ConstMap b_ir(bias_ih), b_iz(bias_ih + H), b_in(bias_ih + 2 * H);
         const ConstMap b_hr(bias_hh), b_hz(bias_hh + H), b_hn(bias_hh + 2 * H);
         const auto count = static_cast<std::ptrdiff_t>(rows);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (rows * Hidden >= 32768)
-#endif
-        for (std::ptrdiff_t row = 0; row < count; ++row) {
+        parallel_for(count, rows * Hidden >= 32768, [&](std::ptrdiff_t row) {
             const auto i = static_cast<std::size_t>(row);
             const T* x = input_projection + i * G;
             T* c = cache + i * C;
@@ -96,7 +90,7 @@ struct CpuRecurrentOps {
             }
             n = (ConstMap(x + 2 * H) + b_in + r * hn).tanh();
             Map(h_out + i * out_ld) = n + z * (hp - n);
-        }
+        });
     }
 
     // The gradient of gru_cell_forward for one time step. For each row i < rows:
@@ -122,10 +116,7 @@ struct CpuRecurrentOps {
         using ConstMap = Eigen::Map<const Vector>;
         using Map = Eigen::Map<Vector>;
         const auto count = static_cast<std::ptrdiff_t>(rows);
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (rows * Hidden >= 32768)
-#endif
-        for (std::ptrdiff_t row = 0; row < count; ++row) {
+        parallel_for(count, rows * Hidden >= 32768, [&](std::ptrdiff_t row) {
             const auto i = static_cast<std::size_t>(row);
             const T* c = cache + i * C;
             const ConstMap r(c), z(c + H), n(c + 2 * H), hn(c + 3 * H), hp(c + 4 * H);
@@ -142,7 +133,7 @@ struct CpuRecurrentOps {
             dh_z = da_z;
             dh_n = da_n * r;
             if (i < rows_with_state) carry = dh * z;
-        }
+        });
     }
 };
 

@@ -35,14 +35,9 @@
 #include "strata/core/activation.hpp"
 
 // Loops over samples fork threads only when `threaded` (enough work to pay for a parallel
-// region: small batches stay on the calling thread).
-#define STRATA_SEQUENCE_PRAGMA_TEXT(text) #text
+// region: small batches stay on the calling thread); see parallel_for in cpu/gemm.hpp.
 #if defined(_OPENMP)
 #include <omp.h>
-#define STRATA_SEQUENCE_PARALLEL_FOR \
-    _Pragma(STRATA_SEQUENCE_PRAGMA_TEXT(omp parallel for schedule(static) if (threaded)))
-#else
-#define STRATA_SEQUENCE_PARALLEL_FOR
 #endif
 
 namespace strata {
@@ -82,8 +77,7 @@ struct CpuSequenceOps {
     static void embedding_gather(std::size_t batch, std::size_t t_max, const std::int32_t* lengths,
                                  const std::int32_t* ids, const T* weight, T* out) {
         [[maybe_unused]] const bool threaded = batch * t_max * Dim >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             T* sample = out + b * t_max * Dim;
@@ -91,7 +85,7 @@ struct CpuSequenceOps {
                 std::memcpy(sample + t * Dim, weight + static_cast<std::size_t>(ids[b * t_max + t]) * Dim,
                             Dim * sizeof(T));
             std::fill(sample + length * Dim, sample + t_max * Dim, T(0));
-        }
+        });
     }
 
     // weight_gradient[ids[b, t], :] += d_out[b, t, :] for t < L_b and ids[b, t] ≠ padding_id
@@ -112,8 +106,7 @@ struct CpuSequenceOps {
         const std::size_t lines = (Dim + line - 1) / line;
         const std::size_t chunk = ((lines + threads - 1) / threads) * line;
         const std::size_t chunks = (Dim + chunk - 1) / chunk;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t schunk = 0; schunk < static_cast<std::ptrdiff_t>(chunks); ++schunk) {
+        parallel_for(static_cast<std::ptrdiff_t>(chunks), threaded, [&](std::ptrdiff_t schunk) {
             const std::size_t begin = static_cast<std::size_t>(schunk) * chunk;
             const std::size_t end = std::min(Dim, begin + chunk);
             for (std::size_t b = 0; b < batch; ++b) {
@@ -130,7 +123,7 @@ struct CpuSequenceOps {
                     }
                 }
             }
-        }
+        });
     }
 
     // The distinct ids ≠ padding_id at valid positions, ascending, written to rows; returns
@@ -173,14 +166,13 @@ struct CpuSequenceOps {
                                    const std::size_t* row_base, std::size_t gap, const T* x, T* packed) {
         std::fill(packed, packed + gap * F, T(0));
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             T* destination = packed + row_base[b] * F;
             std::memcpy(destination, x + b * t_max * F, length * F * sizeof(T));
             std::fill(destination + length * F, destination + (length + gap) * F, T(0));
-        }
+        });
     }
 
     // The backward twin of the fused epilogue below: packed[row_base[b] + t] =
@@ -193,8 +185,7 @@ struct CpuSequenceOps {
                                                        const T* d_out, T* packed) {
         std::fill(packed, packed + gap * F, T(0));
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             const std::size_t count = length * F;
@@ -224,7 +215,7 @@ struct CpuSequenceOps {
                     break;
             }
             std::fill(destination + count, destination + count + gap * F, T(0));
-        }
+        });
     }
 
     // The fused epilogue: out[b, t] = f(packed[row_base[b] + t] + bias) for t < L_b and 0
@@ -234,8 +225,7 @@ struct CpuSequenceOps {
                                      const std::size_t* row_base, const T* packed, const T* bias,
                                      Activation activation, T* out) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             const T* source = packed + row_base[b] * F;
@@ -271,7 +261,7 @@ struct CpuSequenceOps {
                     break;
             }
             std::fill(destination + length * F, destination + t_max * F, T(0));
-        }
+        });
     }
 
     // PyTorch's Conv1d weight [Out, In, K] → K matrices [Out, In] (packed[k, o, i]).
@@ -297,8 +287,7 @@ struct CpuSequenceOps {
     static void mean_pool_forward(std::size_t batch, std::size_t t_max, const std::int32_t* lengths, const T* x,
                                   T* out) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             const T* sample = x + b * t_max * F;
@@ -308,15 +297,14 @@ struct CpuSequenceOps {
                 for (std::size_t c = 0; c < F; ++c) sum[c] += sample[t * F + c];
             const T inverse = T(1) / static_cast<T>(length);
             for (std::size_t c = 0; c < F; ++c) out[b * F + c] = sum[c] * inverse;
-        }
+        });
     }
     // d_x[b, t] = d_out[b] / L_b for t < L_b, 0 after.
     template <std::size_t F, class T>
     static void mean_pool_backward(std::size_t batch, std::size_t t_max, const std::int32_t* lengths,
                                    const T* d_out, T* d_x) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             const T inverse = T(1) / static_cast<T>(length);
@@ -325,15 +313,14 @@ struct CpuSequenceOps {
             for (std::size_t c = 0; c < F; ++c) row[c] = d_out[b * F + c] * inverse;
             for (std::size_t t = 0; t < length; ++t) std::memcpy(sample + t * F, row, sizeof row);
             std::fill(sample + length * F, sample + t_max * F, T(0));
-        }
+        });
     }
     // out[b, c] = max_{t<L_b} x[b, t, c]; argmax[b, c] = the first t reaching it.
     template <std::size_t F, class T>
     static void max_pool_forward(std::size_t batch, std::size_t t_max, const std::int32_t* lengths, const T* x,
                                  T* out, std::int32_t* argmax) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t length = valid_length(lengths, b, t_max);
             const T* sample = x + b * t_max * F;
@@ -357,21 +344,20 @@ struct CpuSequenceOps {
             }
             for (std::size_t c = 0; c < F; ++c) argmax[b * F + c] = static_cast<std::int32_t>(where[c]);
             std::copy_n(best, F, out + b * F);
-        }
+        });
     }
     // d_x[b, t, c] = d_out[b, c] where t = argmax[b, c], 0 elsewhere.
     template <std::size_t F, class T>
     static void max_pool_backward(std::size_t batch, std::size_t t_max, const std::int32_t* argmax,
                                   const T* d_out, T* d_x) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             T* sample = d_x + b * t_max * F;
             std::fill(sample, sample + t_max * F, T(0));
             for (std::size_t c = 0; c < F; ++c)
                 sample[static_cast<std::size_t>(argmax[b * F + c]) * F + c] = d_out[b * F + c];
-        }
+        });
     }
     // out[b] = x[b, L_b - 1]
     template <std::size_t F, class T>
@@ -385,13 +371,12 @@ struct CpuSequenceOps {
     static void last_pool_backward(std::size_t batch, std::size_t t_max, const std::int32_t* lengths,
                                    const T* d_out, T* d_x) {
         [[maybe_unused]] const bool threaded = batch * t_max * F >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             T* sample = d_x + b * t_max * F;
             std::fill(sample, sample + t_max * F, T(0));
             std::memcpy(sample + (valid_length(lengths, b, t_max) - 1) * F, d_out + b * F, F * sizeof(T));
-        }
+        });
     }
 
     // Σ_c values[c] over D values, in 16 interleaved partial sums combined pairwise: a
@@ -421,8 +406,7 @@ struct CpuSequenceOps {
                                    T epsilon, T* y, T* mean, T* inverse_std) {
         const std::size_t rows_per_sample = steps * rows_per_step;
         [[maybe_unused]] const bool threaded = batch * steps * rows_per_step * D >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t valid_rows = valid_length(lengths, b, steps) * rows_per_step;
             for (std::size_t r = 0; r < valid_rows; ++r) {
@@ -443,7 +427,7 @@ struct CpuSequenceOps {
                 inverse_std[row] = inverse;
             }
             std::fill(y + (b * rows_per_sample + valid_rows) * D, y + (b + 1) * rows_per_sample * D, T(0));
-        }
+        });
     }
     // With x̂ = (x - μ)·r and g = dy ⊙ γ, per valid row:
     //     dx = r · (g - mean(g) - x̂ · mean(g ⊙ x̂))        (d_x may be null: skipped)
@@ -458,8 +442,7 @@ struct CpuSequenceOps {
                                     T* d_beta) {
         const std::size_t rows_per_sample = steps * rows_per_step;
         [[maybe_unused]] const bool threaded = batch * steps * rows_per_step * D >= parallel_threshold;
-        STRATA_SEQUENCE_PARALLEL_FOR
-        for (std::ptrdiff_t sb = 0; sb < static_cast<std::ptrdiff_t>(batch); ++sb) {
+        parallel_for(static_cast<std::ptrdiff_t>(batch), threaded, [&](std::ptrdiff_t sb) {
             const auto b = static_cast<std::size_t>(sb);
             const std::size_t valid_rows = valid_length(lengths, b, steps) * rows_per_step;
             T gamma_sum[D] = {}, beta_sum[D] = {};
@@ -490,7 +473,7 @@ struct CpuSequenceOps {
             std::memcpy(partials + b * 2 * D, gamma_sum, sizeof gamma_sum);
             std::memcpy(partials + b * 2 * D + D, beta_sum, sizeof beta_sum);
             if (d_x) std::fill(d_x + (b * rows_per_sample + valid_rows) * D, d_x + (b + 1) * rows_per_sample * D, T(0));
-        }
+        });
         for (std::size_t b = 0; b < batch; ++b) {
             const T* gamma_sum = partials + b * 2 * D;
             const T* beta_sum = gamma_sum + D;
@@ -504,5 +487,3 @@ struct CpuSequenceOps {
 
 }  // namespace strata
 
-#undef STRATA_SEQUENCE_PARALLEL_FOR
-#undef STRATA_SEQUENCE_PRAGMA_TEXT
