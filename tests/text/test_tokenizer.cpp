@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "strata/io/json.hpp"
 #include "strata/text/tokenizer.hpp"
 #include "strata/text/utf8.hpp"
 #include "strata/text/vocabulary.hpp"
@@ -23,168 +24,23 @@ using strata::text::tokenize;
 using strata::text::Vocabulary;
 using Tokens = std::vector<std::string>;
 
-// Just enough JSON to read {"text": "...", "tokens": ["...", ...]} lines.
-class JsonLineReader {
-public:
-    explicit JsonLineReader(std::string_view line) : line_(line) {}
-
-    void expect(char wanted) {
-        skip_space();
-        if (position_ >= line_.size() || line_[position_] != wanted) {
-            throw std::runtime_error("expected '" + std::string(1, wanted) + "' at byte " +
-                                     std::to_string(position_));
-        }
-        ++position_;
-    }
-
-    bool next_is(char wanted) {
-        skip_space();
-        return position_ < line_.size() && line_[position_] == wanted;
-    }
-
-    std::string read_string() {
-        expect('"');
-        std::string result;
-        while (true) {
-            if (position_ >= line_.size()) throw std::runtime_error("unterminated string");
-            const char byte = line_[position_++];
-            if (byte == '"') return result;
-            if (byte != '\\') {
-                result.push_back(byte);
-                continue;
-            }
-            const char escape = line_.at(position_++);
-            switch (escape) {
-                case '"': result.push_back('"'); break;
-                case '\\': result.push_back('\\'); break;
-                case '/': result.push_back('/'); break;
-                case 'b': result.push_back('\b'); break;
-                case 'f': result.push_back('\f'); break;
-                case 'n': result.push_back('\n'); break;
-                case 'r': result.push_back('\r'); break;
-                case 't': result.push_back('\t'); break;
-                case 'u': append_utf8(result, read_code_point()); break;
-                default: throw std::runtime_error("bad escape");
-            }
-        }
-    }
-
-    std::vector<std::string> read_string_array() {
-        std::vector<std::string> result;
-        expect('[');
-        if (next_is(']')) {
-            expect(']');
-            return result;
-        }
-        while (true) {
-            result.push_back(read_string());
-            if (next_is(',')) {
-                expect(',');
-                continue;
-            }
-            expect(']');
-            return result;
-        }
-    }
-
-private:
-    void skip_space() {
-        while (position_ < line_.size() && (line_[position_] == ' ' || line_[position_] == '\t')) {
-            ++position_;
-        }
-    }
-
-    std::uint32_t read_hex4() {
-        std::uint32_t value = 0;
-        for (int digit = 0; digit < 4; ++digit) {
-            const char hex = line_.at(position_++);
-            value <<= 4;
-            if (hex >= '0' && hex <= '9') {
-                value |= static_cast<std::uint32_t>(hex - '0');
-            } else if (hex >= 'a' && hex <= 'f') {
-                value |= static_cast<std::uint32_t>(hex - 'a' + 10);
-            } else if (hex >= 'A' && hex <= 'F') {
-                value |= static_cast<std::uint32_t>(hex - 'A' + 10);
-            } else {
-                throw std::runtime_error("bad \\u escape");
-            }
-        }
-        return value;
-    }
-
-    // After "\u": one code point, joining a surrogate pair.
-    std::uint32_t read_code_point() {
-        const std::uint32_t first = read_hex4();
-        if (first < 0xD800 || first > 0xDFFF) return first;
-        if (first > 0xDBFF || line_.substr(position_, 2) != "\\u") {
-            throw std::runtime_error("lone surrogate");
-        }
-        position_ += 2;
-        const std::uint32_t second = read_hex4();
-        if (second < 0xDC00 || second > 0xDFFF) throw std::runtime_error("bad surrogate pair");
-        return 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-    }
-
-    static void append_utf8(std::string& out, std::uint32_t code_point) {
-        const auto put = [&out](std::uint32_t byte) { out.push_back(static_cast<char>(byte)); };
-        if (code_point < 0x80) {
-            put(code_point);
-        } else if (code_point < 0x800) {
-            put(0xC0 | (code_point >> 6));
-            put(0x80 | (code_point & 0x3F));
-        } else if (code_point < 0x10000) {
-            put(0xE0 | (code_point >> 12));
-            put(0x80 | ((code_point >> 6) & 0x3F));
-            put(0x80 | (code_point & 0x3F));
-        } else {
-            put(0xF0 | (code_point >> 18));
-            put(0x80 | ((code_point >> 12) & 0x3F));
-            put(0x80 | ((code_point >> 6) & 0x3F));
-            put(0x80 | (code_point & 0x3F));
-        }
-    }
-
-    std::string_view line_;
-    std::size_t position_ = 0;
-};
-
 struct TokenizerCase {
     std::string text;
     Tokens tokens;
 };
 
+// One line of tokenizer_cases.jsonl: {"text": "...", "tokens": ["...", ...]}.
 TokenizerCase parse_case(std::string_view line) {
-    JsonLineReader reader(line);
+    const auto json = strata::io::Json::parse(line);
     TokenizerCase result;
-    bool has_text = false;
-    bool has_tokens = false;
-    reader.expect('{');
-    while (true) {
-        const std::string key = reader.read_string();
-        reader.expect(':');
-        if (key == "text") {
-            result.text = reader.read_string();
-            has_text = true;
-        } else if (key == "tokens") {
-            result.tokens = reader.read_string_array();
-            has_tokens = true;
-        } else {
-            throw std::runtime_error("unexpected key " + key);
-        }
-        if (reader.next_is(',')) {
-            reader.expect(',');
-            continue;
-        }
-        reader.expect('}');
-        break;
-    }
-    if (!has_text || !has_tokens) throw std::runtime_error("missing key");
+    result.text = json["text"].as_string();
+    for (const auto& token : json["tokens"].as_array()) result.tokens.push_back(token.as_string());
     return result;
 }
 
 }  // namespace
 
-TEST_CASE("the test's JSON reader decodes escapes and surrogate pairs") {
+TEST_CASE("the cases' JSON escapes and surrogate pairs decode to the exact bytes") {
     const auto parsed =
         parse_case(R"({"text": "a\"b\\c\/d\n\t\u00e9\u20AC\ud83d\ude00", "tokens": []})");
     CHECK(parsed.text == "a\"b\\c/d\n\t\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
