@@ -60,6 +60,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_info import build_info, git_head  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 TORCH_SCRIPT = os.path.join(HERE, "sentiment_torch.py")
@@ -94,30 +97,6 @@ def cpu_info():
         pass
     simd = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "amx_tile") if f in flags]
     return model, simd
-
-
-def build_info(build):
-    info = {}
-    try:
-        with open(os.path.join(build, "CMakeCache.txt"), encoding="utf-8") as cache:
-            for line in cache:
-                for key in ("CMAKE_BUILD_TYPE", "STRATA_NATIVE", "CMAKE_CXX_COMPILER"):
-                    if line.startswith(key + ":"):
-                        info[key] = line.strip().split("=", 1)[1]
-    except OSError:
-        pass
-    return info
-
-
-def git_head():
-    try:
-        head = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+dirty" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def torch_version():
