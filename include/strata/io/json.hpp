@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/text/utf8.hpp"
 
 namespace strata::io {
 
@@ -60,36 +61,11 @@ private:
 
 namespace detail {
 
-// Length of the well-formed UTF-8 sequence starting at text[position] (Unicode Table 3-7:
-// no overlong forms, no surrogates, nothing above U+10FFFF), or 0 when it is ill-formed.
+// Length of the well-formed UTF-8 sequence starting at text[position], or 0 when it is
+// ill-formed (text/utf8.hpp's reading of Unicode Table 3-7).
 inline std::size_t utf8_sequence_length(std::string_view text, std::size_t position) noexcept {
-    const auto byte = [&](std::size_t index) {
-        return static_cast<unsigned char>(text[position + index]);
-    };
-    const std::size_t remaining = text.size() - position;
-    const unsigned char lead = byte(0);
-    if (lead < 0x80) return 1;
-    unsigned char second_low = 0x80, second_high = 0xBF;
-    std::size_t length = 0;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-        length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-        length = 3;
-        if (lead == 0xE0) second_low = 0xA0;
-        if (lead == 0xED) second_high = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-        length = 4;
-        if (lead == 0xF0) second_low = 0x90;
-        if (lead == 0xF4) second_high = 0x8F;
-    } else {
-        return 0;
-    }
-    if (remaining < length) return 0;
-    if (byte(1) < second_low || byte(1) > second_high) return 0;
-    for (std::size_t index = 2; index < length; ++index) {
-        if (byte(index) < 0x80 || byte(index) > 0xBF) return 0;
-    }
-    return length;
+    const auto sequence = text::read_utf8_sequence(text, position);
+    return sequence.valid ? sequence.length : 0;
 }
 
 inline void append_utf8(std::string& out, std::uint32_t code_point) {
@@ -161,14 +137,7 @@ class JsonParser;
 }  // namespace detail
 
 // True when text is well-formed UTF-8.
-inline bool is_valid_utf8(std::string_view text) noexcept {
-    for (std::size_t position = 0; position < text.size();) {
-        const std::size_t length = detail::utf8_sequence_length(text, position);
-        if (length == 0) return false;
-        position += length;
-    }
-    return true;
-}
+using text::is_valid_utf8;
 
 // Returns text as a quoted, escaped JSON string (invalid UTF-8 bytes become U+FFFD).
 inline std::string json_escape(std::string_view text) {
