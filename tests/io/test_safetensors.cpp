@@ -16,10 +16,6 @@
 #include "strata/io/json.hpp"
 #include "strata/io/safetensors.hpp"
 
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 namespace io = strata::io;
 namespace fs = std::filesystem;
 

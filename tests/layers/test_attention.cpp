@@ -3,10 +3,6 @@
 // every gradient against central finite differences (with and without dropout); masking
 // (padded inputs change nothing, padded outputs and d_in are 0); determinism; batch below
 // capacity; PyTorch's initialisation; parameter names in a Sequential.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,9 +1,5 @@
 // Tests for strata/layers/conv1d.hpp: PyTorch fixture (float and double), finite
 // differences, masking, determinism, batch < capacity, every activation and kernel size.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

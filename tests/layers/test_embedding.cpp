@@ -1,10 +1,6 @@
 // Tests for strata/layers/embedding.hpp: PyTorch fixture (float and double), finite
 // differences, padding id, repeated ids, invalid ids, masking, determinism, batch <
 // capacity, and an Embedding-led Sequential.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,9 +1,5 @@
 // GRU: forward and backward against PyTorch 1.13 (nn.GRU on packed sequences) in float and
 // double, finite differences, masking, determinism, batch < capacity, final state.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

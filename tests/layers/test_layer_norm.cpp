@@ -1,9 +1,5 @@
 // Tests for strata/layers/layer_norm.hpp: PyTorch fixture (float and double), finite
 // differences (sequence and vector inputs), masking, determinism, batch < capacity.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,9 +1,5 @@
 // Tests for strata/layers/pooling.hpp: MeanPool, MaxPool, LastPool against the PyTorch
 // fixture (float and double), finite differences, masking, determinism, batch < capacity.
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -13,10 +13,6 @@
 #include "sentiment/classifier.hpp"
 #include "support/fixtures.hpp"
 
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 using namespace strata;
 
 namespace {

@@ -13,10 +13,6 @@
 
 #include "strata/text/csv.hpp"
 
-#ifndef STRATA_SHARED_DIR
-#define STRATA_SHARED_DIR "/work/shared"
-#endif
-
 namespace {
 
 using strata::text::CsvOptions;

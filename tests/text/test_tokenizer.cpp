@@ -14,10 +14,6 @@
 #include "strata/text/utf8.hpp"
 #include "strata/text/vocabulary.hpp"
 
-#ifndef STRATA_SHARED_DIR
-#define STRATA_SHARED_DIR "/work/shared"
-#endif
-
 namespace {
 
 using strata::text::tokenize;

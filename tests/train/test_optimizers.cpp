@@ -9,10 +9,6 @@
 #include "strata/io/safetensors.hpp"
 #include "strata/strata.hpp"
 
-#ifndef STRATA_SOURCE_DIR
-#define STRATA_SOURCE_DIR "/work/main"
-#endif
-
 using namespace strata;
 
 namespace {
