@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs what strata needs to build and test, from Debian's packages, when missing.
 # Usage: scripts/install-deps.sh [--with-torch]   (--with-torch: PyTorch, for fixtures and
-# the side-by-side comparisons; the build and the tests never need it)
+# the side-by-side comparisons, with OpenBLAS under it and GNU time; the build and the tests
+# never need them)
 set -euo pipefail
 
 packages=(cmake g++ ninja-build python3 libeigen3-dev doctest-dev libbenchmark-dev)
 if [[ "${1:-}" == "--with-torch" ]]; then
-  packages+=(python3-torch)
+  # python3-torch links the generic libblas.so.3: without OpenBLAS to provide it, PyTorch's
+  # products run on the reference BLAS, many times slower than PyTorch can be.
+  packages+=(python3-torch libopenblas0-pthread time)
 fi
 
 missing=()

@@ -37,7 +37,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_info import build_info, git_head  # noqa: E402
+from run_info import build_info, git_head, warn_if_reference_blas  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -184,6 +184,7 @@ def main():
     if build_info(args.build).get("STRATA_NATIVE", "OFF").upper() in ("OFF", "0", "FALSE", "NO"):
         print(f"note: {args.build} is not a -DSTRATA_NATIVE=ON build: Eigen gets SSE2 only there, while "
               "PyTorch's OpenBLAS picks AVX2/AVX-512 at run time", file=sys.stderr)
+    blas = warn_if_reference_blas(sys.stderr)
 
     start_load, started = load(), time.time()
     start_stamp = datetime.datetime.now().isoformat(timespec="seconds")
@@ -221,7 +222,7 @@ def main():
     print(f"strata vs PyTorch {TORCH_VERSION[0]} layers — "
           f"started {start_stamp}, strata {git_head()} "
           f"({info.get('CMAKE_BUILD_TYPE', '?')}, STRATA_NATIVE={info.get('STRATA_NATIVE', '?')}), "
-          f"{os.cpu_count()} CPUs, {args.rounds} rounds")
+          f"{os.cpu_count()} CPUs, {args.rounds} rounds; PyTorch's BLAS: {blas}")
     print(f"load average (1/5/15 min) at start {start_load}, at end {end_load}; "
           f"{time.time() - started:.0f} s in all")
     print()

@@ -61,7 +61,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_info import build_info, git_head  # noqa: E402
+from run_info import build_info, git_head, warn_if_reference_blas  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -267,6 +267,7 @@ def main():
 
     runner = Runner(args.verbose)
     cpu_model, simd = cpu_info()
+    blas = warn_if_reference_blas(sys.stderr)
     tv = torch_version()
     start_load, started = load(), time.time()
     start_stamp = datetime.datetime.now().isoformat(timespec="seconds")
@@ -359,6 +360,7 @@ def main():
           f"({shown(build)}: {info.get('CMAKE_BUILD_TYPE', '?')}, STRATA_NATIVE={info.get('STRATA_NATIVE', '?')})")
     print(f"CPU: {cpu_model} ({os.cpu_count()} logical CPUs; {', '.join(simd) or 'no AVX2'}); "
           f"threads: {T} on both sides (PyTorch: torch.set_num_threads({T}), OpenBLAS/MKL at 1)")
+    print(f"PyTorch's BLAS: {blas}")
     print(f"load average (1/5/15 min) at start {start_load}, at end {end_load}; {args.rounds} round(s) "
           f"alternating strata, PyTorch; {total:.0f} s in all")
     print()
@@ -390,7 +392,7 @@ def main():
         with open(json_out, "w", encoding="utf-8") as f:
             json.dump({"started": start_stamp, "load_start": start_load, "load_end": end_load,
                        "seconds": total, "git": git_head(), "build": info, "build_dir": shown(build),
-                       "cpu": cpu_model, "cpu_simd": simd, "logical_cpus": os.cpu_count(),
+                       "cpu": cpu_model, "cpu_simd": simd, "torch_blas": blas, "logical_cpus": os.cpu_count(),
                        "threads": args.threads, "rounds": args.rounds, "torch": tv,
                        "skip_full_run": args.skip_full_run,
                        "figures": {k: {"title": f.title, "unit": f.unit, "higher_is_better": f.higher_is_better,
