@@ -14,26 +14,28 @@
 //         values stored at padded positions are never read.
 // Params  weight [Out, In, Kernel], bias [Out] (state_dict "weight", "bias": PyTorch's layout).
 // Init    PyTorch's: weight and bias uniform in ±1/√(In·Kernel).
-// Keeps   the weight split into Kernel tap matrices W_k [Out, In] (from forward; parameters
-//         do not change between a forward and its backward). Backward re-packs the input
+// Keeps   the weight rearranged as W' [Out, Kernel·In], W'[o, k·In + i] = weight[o, i, k]
+//         (from forward; parameters do not change between a forward and its backward). Backward re-packs the input
 //         (one copy) instead of keeping it, and reads f' through the forward's output
 //         (relu: y > 0; tanh: 1 - y²; sigmoid: y(1 - y)).
 //
-// How (shifted GEMMs over packed rows). The valid rows of all samples are stacked into one
-// matrix X with P zero rows before each sample and after the last (CpuSequenceOps "packed
-// rows"), so that every kernel window stays inside its own sample or reads zeros. Then, with
-// rows r of X,
-//     Z[r] = Σ_k X[r - P + k] · W_kᵀ                  (Kernel GEMMs, [N, In] × [In, Out])
+// How (one GEMM over packed rows, im2col without the copy). The valid rows of all samples
+// are stacked into one matrix X with P zero rows before each sample and after the last
+// (CpuSequenceOps "packed rows"), so that every kernel window stays inside its own sample or
+// reads zeros. Kernel consecutive rows of X, read from row r on, are one im2col row
+// [x_r | x_{r+1} | … ] of Kernel·In values; a view with leading dimension In (below its row
+// length) reads them all without copying. Then
+//     Z[r + P] = X̃[r] · W'ᵀ                            (one GEMM, [N, Kernel·In] × [Kernel·In, Out])
 // and one fused pass adds the bias, applies f and scatters the rows back to [B, T, Out],
 // zeroing the padded positions. Backward, with dZ = d_out ⊙ f'(y) packed the same way
 // (zero gap rows):
 //     db  += Σ_r dZ[r]
-//     dW_k = dZᵀ · X[shifted by k - P]                (Kernel GEMMs, [Out, N] × [N, In])
-//     dX[r] = Σ_k dZ[r + P - k] · W_k                  (Kernel GEMMs, [N, Out] × [Out, In])
-// Why not im2col ([N, In·Kernel] × [In·Kernel, Out], one GEMM): it copies the input Kernel
-// times instead of once, and measured at B = 32, T = 32, 128 → 128 (Eigen, this 2-core
-// machine) the shifted GEMMs were ~10% faster with 2 threads and with -march=native, and
-// within noise on one thread without it. The gap rows waste P·B rows of GEMM work (3%).
+//     dW'  = dZᵀ · X̃                                  (one GEMM, [Out, N] × [N, Kernel·In])
+//     dX[r] = Σ_k dZ[r + P - k] · W'_k                 (Kernel GEMMs, [N, Out] × [Out, In];
+//                                                        an output view cannot overlap)
+// One GEMM of depth Kernel·In instead of Kernel shifted ones of depth In: C is written
+// once, and each product is large enough to share between threads at batch 1 (the
+// shifted ones, 20 × 128 × 128 each, were not). The gap rows waste P·B rows of GEMM work.
 // Cost    2·Out·In·Kernel multiply-adds per valid row (+ P per sample) forward; twice that
 //         backward (once without d_in).
 #pragma once
@@ -64,6 +66,7 @@ public:
     static constexpr std::size_t out_features = Out;
     static constexpr std::size_t kernel_size = Kernel;
     static constexpr std::size_t pad = Kernel / 2;
+    static constexpr std::size_t window = Kernel * InShape::dims[1];  // one im2col row
 
     template <class Spec>
     explicit Conv1DLayer(const Spec& spec) : activation_(spec.activation) {}
@@ -98,12 +101,10 @@ public:
         B::template pack_sequence_rows<in_features>(batch, max_time, lengths, row_base_.data(), pad, in.data,
                                                     packed_input_.data());
         B::template conv1d_split_taps<Out, in_features, Kernel>(weight_, taps_.data());
-        // Z[r] = Σ_k X[r - P + k] · W_kᵀ over the rows r ∈ [P, rows - P).
+        // Z[r + P] = X̃[r] · W'ᵀ over r ∈ [0, rows - 2P): X̃[r] = rows r … r + Kernel - 1 of X.
         const std::size_t m = rows - 2 * pad;
-        for (std::size_t k = 0; k < Kernel; ++k)
-            B::gemm(Transpose::no, Transpose::yes, m, Out, in_features, T(1), packed_input_.data() + k * in_features,
-                    in_features, taps_.data() + k * Out * in_features, in_features, k == 0 ? T(0) : T(1),
-                    packed_output_.data() + pad * Out, Out);
+        B::gemm(Transpose::no, Transpose::yes, m, Out, window, T(1), packed_input_.data(), in_features, taps_.data(),
+                window, T(0), packed_output_.data() + pad * Out, Out);
         B::template unpack_sequence_rows<Out>(batch, max_time, lengths, row_base_.data(), packed_output_.data(),
                                               bias_, activation_, out.data);
     }
@@ -122,17 +123,15 @@ public:
         B::template pack_sequence_rows_activation_backward<Out>(batch, max_time, lengths, row_base_.data(), pad,
                                                                 activation_, out.data, d_out.data, packed_gradient);
         B::accumulate_column_sums(rows, Out, packed_gradient, Out, bias_gradient_);
-        // dW_k = Σ_{r ∈ [P, rows-P)} dZ[r]ᵀ X[r - P + k]
-        for (std::size_t k = 0; k < Kernel; ++k)
-            B::gemm(Transpose::yes, Transpose::no, Out, in_features, m, T(1), packed_gradient + pad * Out, Out,
-                    packed_input + k * in_features, in_features, T(0), tap_gradients_.data() + k * Out * in_features,
-                    in_features);
+        // dW' = Σ_{r ∈ [0, rows-2P)} dZ[r + P]ᵀ X̃[r]
+        B::gemm(Transpose::yes, Transpose::no, Out, window, m, T(1), packed_gradient + pad * Out, Out, packed_input,
+                in_features, T(0), tap_gradients_.data(), window);
         B::template conv1d_accumulate_taps<Out, in_features, Kernel>(tap_gradients_.data(), weight_gradient_);
         if (d_in.empty()) return;
         // dX[r] = Σ_k dZ[r + P - k] · W_k over r ∈ [P, rows - P), written over X (no longer needed).
         for (std::size_t k = 0; k < Kernel; ++k)
             B::gemm(Transpose::no, Transpose::no, m, in_features, Out, T(1), packed_gradient + (2 * pad - k) * Out, Out,
-                    taps_.data() + k * Out * in_features, in_features, k == 0 ? T(0) : T(1),
+                    taps_.data() + k * in_features, window, k == 0 ? T(0) : T(1),
                     packed_input + pad * in_features, in_features);
         B::template unpack_sequence_rows<in_features>(batch, max_time, lengths, row_base_.data(), packed_input,
                                                       static_cast<const T*>(nullptr), Activation::identity, d_in.data);
@@ -170,8 +169,8 @@ private:
     T* bias_gradient_ = nullptr;
     Buffer<T, B> packed_input_;    // X, then dX in backward
     Buffer<T, B> packed_output_;   // Z, then dZ in backward
-    Buffer<T, B> taps_;            // W_k [Kernel, Out, In]
-    Buffer<T, B> tap_gradients_;   // dW_k [Kernel, Out, In]
+    Buffer<T, B> taps_;            // W' [Out, Kernel·In]
+    Buffer<T, B> tap_gradients_;   // dW' [Out, Kernel·In]
     std::vector<std::size_t> row_base_;
 };
 

@@ -33,12 +33,14 @@
 //         rows of step t - 1 and each step's recurrent GEMM reads one contiguous block.
 // Grads   d_in is overwritten (0 at padded steps); parameter gradients are accumulated.
 // Cost    per layer and direction, over the N = Σ lengths valid tokens only:
-//         forward   one GEMM N×In_k×3H (input projection of every step at once), then per
-//                   step t one GEMM n_t×H×3H over the texts still running and one fused
-//                   cell update (backend gru_cell_forward);
-//         backward  per step one fused cell gradient (gru_cell_backward) and one GEMM
-//                   n_t×3H×H for ∂L/∂h_{t-1}; after the loop one GEMM each for dW_ih
-//                   (3H×N×In_k), dW_hh (3H×N×H) and d_x (N×3H×In_k).
+//         forward   one GEMM N×In_k×3H (input projection of every step at once), then the
+//                   recurrence (backend gru_forward_recurrence): per step t one GEMM
+//                   n_t×H×3H over the texts still running and one fused cell update;
+//         backward  the recurrence's gradient (gru_backward_recurrence): per step one fused
+//                   cell gradient and one GEMM n_t×3H×H for ∂L/∂h_{t-1}; after the loop
+//                   one GEMM each for dW_ih (3H×N×In_k), dW_hh (3H×N×H) and d_x (N×3H×In_k).
+//         The backend runs a whole recurrence in one parallel region (threads own blocks
+//         of hidden units, one barrier per step), not a fork/join per step.
 //         Multiply-adds: 3H·(In_k + H) per token per direction, forward; twice that backward.
 #pragma once
 
@@ -128,6 +130,7 @@ public:
         d_input_gates_ = Buffer<T, B>(tokens * gates);
         d_hidden_gates_ = Buffer<T, B>(tokens * gates);
         d_carry_ = Buffer<T, B>(batch_capacity * Hidden);
+        recurrence_workspace_ = Buffer<T, B>(B::template gru_workspace_size<Hidden, T>());
         constexpr std::size_t widest = std::max(in_features, out_features);
         d_packed_[0] = Buffer<T, B>(tokens * widest);
         d_packed_[1] = Buffer<T, B>(tokens * widest);
@@ -230,13 +233,8 @@ private:
     };
 
     // One step of the schedule: the texts running at step t are packed rows
-    // [offsets_[t], offsets_[t] + running_[t]).
-    struct Step {
-        std::size_t row;             // first packed row of this step
-        std::size_t rows;            // texts running at this step
-        std::size_t rows_with_state; // of those, the ones whose state comes from a previous step
-        std::size_t previous_row;    // first packed row of the step that state comes from
-    };
+    // [offsets_[t], offsets_[t] + running_[t]); see the backend's GruStep.
+    using Step = typename B::GruStep;
 
     // The packing of this batch: texts sorted by length, longest first (ties by index),
     // with a counting sort (no allocation); the packed row of (b, t) is offsets_[t] + rank_[b].
@@ -308,18 +306,11 @@ private:
             // x̂ = W_ih·x for every valid token at once; b_ih is added in the cell update.
             B::gemm(Transpose::no, Transpose::yes, tokens_, gates, in_k, T(1), input, in_k, cell.weight_ih[0], in_k,
                     T(0), input_projection_.data(), gates);
-            for (std::size_t i = 0; i < steps_; ++i) {
-                const std::size_t t = d == 0 ? i : steps_ - 1 - i;
-                const Step s = step(d, t);
-                const T* h_prev = output + s.previous_row * out_features + d * Hidden;
-                if (s.rows_with_state > 0)
-                    B::gemm(Transpose::no, Transpose::yes, s.rows_with_state, gates, Hidden, T(1), h_prev, out_features,
-                            cell.weight_hh[0], Hidden, T(0), hidden_projection_.data(), gates);
-                B::template gru_cell_forward<Hidden>(s.rows, s.rows_with_state, input_projection_.data() + s.row * gates,
-                                                     hidden_projection_.data(), cell.bias_ih[0], cell.bias_hh[0], h_prev,
-                                                     out_features, output + s.row * out_features + d * Hidden,
-                                                     out_features, cache + s.row * cache_width);
-            }
+            for (std::size_t i = 0; i < steps_; ++i) schedule_[i] = step(d, d == 0 ? i : steps_ - 1 - i);
+            B::template gru_forward_recurrence<Hidden>(steps_, schedule_.data(), input_projection_.data(),
+                                                       cell.weight_hh[0], cell.bias_ih[0], cell.bias_hh[0],
+                                                       output + d * Hidden, out_features, cache,
+                                                       hidden_projection_.data(), recurrence_workspace_.data());
         }
     }
 
@@ -331,23 +322,12 @@ private:
         for (std::size_t d = 0; d < directions; ++d) {
             const Cell& cell = cells_[k * directions + d];
             const T* cache = caches_[k * directions + d].data();
-            std::size_t carry_rows = 0;
             // Reverse of the forward's order: the forward direction from the last step down.
-            for (std::size_t i = 0; i < steps_; ++i) {
-                const std::size_t t = d == 0 ? steps_ - 1 - i : i;
-                const Step s = step(d, t);
-                B::template gru_cell_backward<Hidden>(s.rows, s.rows_with_state, carry_rows,
-                                                      d_output + s.row * out_features + d * Hidden, out_features,
-                                                      d_carry_.data(), cache + s.row * cache_width,
-                                                      d_input_gates_.data() + s.row * gates,
-                                                      d_hidden_gates_.data() + s.row * gates);
-                // ∂L/∂h_{prev} = dh ⊙ z (written above) + (∂L/∂ĥ)·W_hh.
-                if (s.rows_with_state > 0)
-                    B::gemm(Transpose::no, Transpose::no, s.rows_with_state, Hidden, gates, T(1),
-                            d_hidden_gates_.data() + s.row * gates, gates, cell.weight_hh[0], Hidden, T(1),
-                            d_carry_.data(), Hidden);
-                carry_rows = s.rows_with_state;
-            }
+            for (std::size_t i = 0; i < steps_; ++i) schedule_[i] = step(d, d == 0 ? steps_ - 1 - i : i);
+            B::template gru_backward_recurrence<Hidden>(steps_, schedule_.data(), d_output + d * Hidden, out_features,
+                                                        cache, cell.weight_hh[0], d_carry_.data(),
+                                                        d_input_gates_.data(), d_hidden_gates_.data(),
+                                                        recurrence_workspace_.data());
             // Over every valid token at once: dW_ih += (∂L/∂x̂)ᵀ·x, dW_hh += (∂L/∂ĥ)ᵀ·h_prev
             // (h_prev from the cache, 0 where a text starts), the biases' column sums.
             B::gemm(Transpose::yes, Transpose::no, gates, in_k, tokens_, T(1), d_input_gates_.data(), gates, input,
@@ -372,6 +352,7 @@ private:
     Buffer<T, B> hidden_projection_;                             // [capacity, 3H]
     Buffer<T, B> d_input_gates_, d_hidden_gates_;                // [tokens, 3H]
     Buffer<T, B> d_carry_;                                       // [capacity, H]
+    Buffer<T, B> recurrence_workspace_;                          // the backend's, for W_hh
     std::array<Buffer<T, B>, 2> d_packed_;                       // [tokens, max(In, D·H)]
     Buffer<std::int32_t, B> pack_index_, unpack_index_, final_index_;
     std::vector<std::int32_t> host_pack_index_, host_unpack_index_, host_final_index_;
@@ -379,6 +360,7 @@ private:
     // The plan of the last forward.
     std::array<std::size_t, max_time + 1> offsets_{};
     std::array<std::size_t, max_time> running_{};
+    std::array<Step, max_time> schedule_{};                      // one direction's steps, in order
     std::size_t batch_ = 0, steps_ = 0, tokens_ = 0;
     bool planned_ = false;
 };

@@ -131,31 +131,47 @@ struct CpuGemm {
 #endif
         return K * N;
     }
+    // Columns [column0, column0 + count) of the packed operand alone (column0 a multiple of
+    // 16), so that threads can each pack the columns they use.
     template <class T>
-    static void pack_right_transposed(std::size_t K, std::size_t N, const T* W, std::size_t ldw, T* packed) {
+    static void pack_right_transposed(std::size_t K, std::size_t N, const T* W, std::size_t ldw, T* packed,
+                                      std::size_t column0 = 0, std::size_t count = npos) {
+        count = std::min(count, N - column0);
 #ifdef STRATA_GEMM_AVX2
         if constexpr (std::is_same_v<T, float>) {
             if (avx2::available()) {
-                avx2::pack_transposed(K, N, W, ldw, packed);
+                avx2::pack_transposed(K, count, W + column0 * ldw, ldw, packed + column0 * K);
                 return;
             }
         }
 #endif
         for (std::size_t k = 0; k < K; ++k)
-            for (std::size_t j = 0; j < N; ++j) packed[k * N + j] = W[j * ldw + k];
+            for (std::size_t j = column0; j < column0 + count; ++j) packed[k * N + j] = W[j * ldw + k];
     }
     template <class T>
-    static void pack_right(std::size_t K, std::size_t N, const T* B, std::size_t ldb, T* packed) {
+    static void pack_right(std::size_t K, std::size_t N, const T* B, std::size_t ldb, T* packed,
+                           std::size_t column0 = 0, std::size_t count = npos) {
+        count = std::min(count, N - column0);
 #ifdef STRATA_GEMM_AVX2
         if constexpr (std::is_same_v<T, float>) {
             if (avx2::available()) {
-                avx2::pack_rows(K, N, B, ldb, packed);
+                avx2::pack_rows(K, count, B + column0, ldb, packed + column0 * K);
                 return;
             }
         }
 #endif
-        for (std::size_t k = 0; k < K; ++k) std::copy_n(B + k * ldb, N, packed + k * N);
+        for (std::size_t k = 0; k < K; ++k) std::copy_n(B + k * ldb + column0, count, packed + k * N + column0);
     }
+    // Whether a product of M rows gains from a packed right operand (fewer rows: C = A·Wᵀ
+    // straight from W's rows, gemm_serial, is faster).
+    static constexpr bool packing_pays(std::size_t M) {
+#ifdef STRATA_GEMM_AVX2
+        return M >= avx2::dot_form_rows;
+#else
+        return M >= 6;
+#endif
+    }
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
     template <class T>
     static void gemm_packed(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda, const T* packed,
                             T beta, T* C, std::size_t ldc) {

@@ -264,21 +264,22 @@ struct CpuSequenceOps {
         });
     }
 
-    // PyTorch's Conv1d weight [Out, In, K] → K matrices [Out, In] (packed[k, o, i]).
+    // PyTorch's Conv1d weight [Out, In, K] → W' [Out, K·In]: taps[o, k·In + i] = weight[o, i, k]
+    // (the weight of an im2col row [x_t | x_{t+1} | …]).
     template <std::size_t Out, std::size_t In, std::size_t K, class T>
     static void conv1d_split_taps(const T* weight, T* taps) {
         for (std::size_t o = 0; o < Out; ++o)
             for (std::size_t i = 0; i < In; ++i)
-                for (std::size_t k = 0; k < K; ++k) taps[(k * Out + o) * In + i] = weight[(o * In + i) * K + k];
+                for (std::size_t k = 0; k < K; ++k) taps[(o * K + k) * In + i] = weight[(o * In + i) * K + k];
     }
-    // weight_gradient[o, i, k] += tap_gradients[k, o, i] (the inverse of conv1d_split_taps,
+    // weight_gradient[o, i, k] += tap_gradients[o, k·In + i] (the inverse of conv1d_split_taps,
     // accumulating).
     template <std::size_t Out, std::size_t In, std::size_t K, class T>
     static void conv1d_accumulate_taps(const T* tap_gradients, T* weight_gradient) {
         for (std::size_t o = 0; o < Out; ++o)
             for (std::size_t i = 0; i < In; ++i)
                 for (std::size_t k = 0; k < K; ++k)
-                    weight_gradient[(o * In + i) * K + k] += tap_gradients[(k * Out + o) * In + i];
+                    weight_gradient[(o * In + i) * K + k] += tap_gradients[(o * K + k) * In + i];
     }
 
     // ---- pooling over time -------------------------------------------------------------------
