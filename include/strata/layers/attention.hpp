@@ -53,6 +53,7 @@
 #include "strata/backend/cpu/attention_ops.hpp"  // PackedAttentionBatch (backend-neutral)
 #include "strata/core/init.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/core/packed_weight.hpp"
 
 namespace strata {
 
@@ -135,6 +136,17 @@ public:
         weight_offsets_.assign(batch_capacity + 1, 0);
     }
 
+    // Inference keeps both projections packed for the GEMM (core/packed_weight.hpp;
+    // Sequential decides).
+    void pack_weights() {
+        packed_in_proj_.pack(in_proj_weight_);
+        packed_out_proj_.pack(out_proj_weight_);
+    }
+    void drop_packed_weights() {
+        packed_in_proj_.drop();
+        packed_out_proj_.drop();
+    }
+
     // ---- forward and backward -------------------------------------------------------------
     void forward(const Context& ctx, TensorView<const T, InShape, B> in, TensorView<T, InShape, B> out) {
         const PackedAttentionBatch packing = pack_lengths(ctx);
@@ -142,8 +154,7 @@ public:
         T* X = packed_input_.data();
         T* qkv = qkv_.data();
         B::template attention_pack_rows<Dim>(packing, max_time, in.data, X);
-        B::gemm(Transpose::no, Transpose::yes, N, 3 * Dim, Dim, T(1), X, Dim, in_proj_weight_, Dim, T(0), qkv,
-                3 * Dim);
+        packed_in_proj_.multiply(!ctx.training, N, X, Dim, in_proj_weight_, Dim, qkv, 3 * Dim);
         B::add_row_vector(N, 3 * Dim, in_proj_bias_, qkv, 3 * Dim);
 
         dropout_active_ = ctx.training && dropout_ > 0.0;
@@ -151,8 +162,7 @@ public:
         B::template attention_forward<Heads, head_dim>(packing, qkv, attention_scale(), mask(), keep_scale(),
                                                        weights_.data(), transposed_.data(), context_.data());
 
-        B::gemm(Transpose::no, Transpose::yes, N, Dim, Dim, T(1), context_.data(), Dim, out_proj_weight_, Dim, T(0),
-                rows_.data(), Dim);
+        packed_out_proj_.multiply(!ctx.training, N, context_.data(), Dim, out_proj_weight_, Dim, rows_.data(), Dim);
         B::template attention_unpack_rows<Dim>(packing, max_time, rows_.data(), out_proj_bias_, out.data);
     }
 
@@ -267,6 +277,8 @@ private:
     T* in_proj_bias_ = nullptr;
     T* in_proj_bias_gradient_ = nullptr;
     T* out_proj_weight_ = nullptr;
+    PackedWeight<T, B, 3 * Dim, Dim> packed_in_proj_;
+    PackedWeight<T, B, Dim, Dim> packed_out_proj_;
     T* out_proj_weight_gradient_ = nullptr;
     T* out_proj_bias_ = nullptr;
     T* out_proj_bias_gradient_ = nullptr;

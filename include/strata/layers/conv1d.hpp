@@ -48,6 +48,7 @@
 #include "strata/backend/cpu.hpp"
 #include "strata/core/init.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/core/packed_weight.hpp"
 
 namespace strata {
 
@@ -94,17 +95,25 @@ public:
         row_base_.assign(batch_capacity + 1, 0);
     }
 
+    // Inference keeps W' packed for the GEMM (core/packed_weight.hpp; Sequential decides).
+    void pack_weights() {
+        B::template conv1d_split_taps<Out, in_features, Kernel>(weight_, taps_.data());
+        packed_taps_.pack(taps_.data());
+    }
+    void drop_packed_weights() { packed_taps_.drop(); }
+
     void forward(const Context& ctx, TensorView<const T, InputShape, B> in, TensorView<T, OutputShape, B> out) {
         const std::int32_t* lengths = ctx.lengths.empty() ? nullptr : ctx.lengths.data();
         const std::size_t batch = in.batch;
         const std::size_t rows = layout_rows(ctx, batch);
         B::template pack_sequence_rows<in_features>(batch, max_time, lengths, row_base_.data(), pad, in.data,
                                                     packed_input_.data());
-        B::template conv1d_split_taps<Out, in_features, Kernel>(weight_, taps_.data());
+        const bool use_packed = !ctx.training && packed_taps_.packed();
+        if (!use_packed) B::template conv1d_split_taps<Out, in_features, Kernel>(weight_, taps_.data());
         // Z[r + P] = X̃[r] · W'ᵀ over r ∈ [0, rows - 2P): X̃[r] = rows r … r + Kernel - 1 of X.
         const std::size_t m = rows - 2 * pad;
-        B::gemm(Transpose::no, Transpose::yes, m, Out, window, T(1), packed_input_.data(), in_features, taps_.data(),
-                window, T(0), packed_output_.data() + pad * Out, Out);
+        packed_taps_.multiply(use_packed, m, packed_input_.data(), in_features, taps_.data(), window,
+                              packed_output_.data() + pad * Out, Out);
         B::template unpack_sequence_rows<Out>(batch, max_time, lengths, row_base_.data(), packed_output_.data(),
                                               bias_, activation_, out.data);
     }
@@ -171,6 +180,7 @@ private:
     Buffer<T, B> packed_output_;   // Z, then dZ in backward
     Buffer<T, B> taps_;            // W' [Out, Kernel·In]
     Buffer<T, B> tap_gradients_;   // dW' [Out, Kernel·In]
+    PackedWeight<T, B, Out, window> packed_taps_;
     std::vector<std::size_t> row_base_;
 };
 

@@ -54,6 +54,7 @@
 #include "strata/backend/cpu/gemm.hpp"  // strata::Transpose
 #include "strata/core/init.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/core/packed_weight.hpp"
 
 namespace strata {
 
@@ -144,9 +145,25 @@ public:
         lengths_.assign(batch_capacity, 0);
     }
 
+    // Inference keeps W_ih and W_hh packed for the GEMMs (core/packed_weight.hpp;
+    // Sequential decides).
+    void pack_weights() {
+        for (std::size_t c = 0; c < Layers * directions; ++c) {
+            if (c < directions) packed_ih_first_[c].pack(cells_[c].weight_ih[0]);
+            else if constexpr (Layers > 1) packed_ih_stacked_[c - directions].pack(cells_[c].weight_ih[0]);
+            packed_hh_[c].pack(cells_[c].weight_hh[0]);
+        }
+    }
+    void drop_packed_weights() {
+        for (auto& p : packed_ih_first_) p.drop();
+        for (auto& p : packed_ih_stacked_) p.drop();
+        for (auto& p : packed_hh_) p.drop();
+    }
+
     void forward(const Context& ctx, TensorView<const T, InputShape, Backend> in,
                  TensorView<T, OutputShape, Backend> out) {
         plan(ctx);
+        use_packed_ = !ctx.training;
         B::template recurrent_gather_rows<in_features>(tokens_, pack_index_.data(), in.data, in_features,
                                                        packed_input_.data(), in_features);
         for (std::size_t k = 0; k < Layers; ++k) {
@@ -303,14 +320,20 @@ private:
         for (std::size_t d = 0; d < directions; ++d) {
             const Cell& cell = cells_[k * directions + d];
             T* cache = caches_[k * directions + d].data();
+            const std::size_t c = k * directions + d;
             // x̂ = W_ih·x for every valid token at once; b_ih is added in the cell update.
-            B::gemm(Transpose::no, Transpose::yes, tokens_, gates, in_k, T(1), input, in_k, cell.weight_ih[0], in_k,
-                    T(0), input_projection_.data(), gates);
+            if constexpr (Stacked)
+                packed_ih_stacked_[c - directions].multiply(use_packed_, tokens_, input, in_k, cell.weight_ih[0], in_k,
+                                                            input_projection_.data(), gates);
+            else
+                packed_ih_first_[c].multiply(use_packed_, tokens_, input, in_k, cell.weight_ih[0], in_k,
+                                             input_projection_.data(), gates);
             for (std::size_t i = 0; i < steps_; ++i) schedule_[i] = step(d, d == 0 ? i : steps_ - 1 - i);
             B::template gru_forward_recurrence<Hidden>(steps_, schedule_.data(), input_projection_.data(),
                                                        cell.weight_hh[0], cell.bias_ih[0], cell.bias_hh[0],
                                                        output + d * Hidden, out_features, cache,
-                                                       hidden_projection_.data(), recurrence_workspace_.data());
+                                                       hidden_projection_.data(), recurrence_workspace_.data(),
+                                                       use_packed_ ? packed_hh_[c].data() : nullptr);
         }
     }
 
@@ -361,6 +384,10 @@ private:
     std::array<std::size_t, max_time + 1> offsets_{};
     std::array<std::size_t, max_time> running_{};
     std::array<Step, max_time> schedule_{};                      // one direction's steps, in order
+    std::array<PackedWeight<T, B, gates, in_features>, directions> packed_ih_first_;
+    std::array<PackedWeight<T, B, gates, out_features>, (Layers - 1) * directions> packed_ih_stacked_;
+    std::array<PackedWeight<T, B, gates, Hidden>, Layers * directions> packed_hh_;
+    bool use_packed_ = false;
     std::size_t batch_ = 0, steps_ = 0, tokens_ = 0;
     bool planned_ = false;
 };

@@ -15,6 +15,7 @@
 
 #include "strata/core/init.hpp"
 #include "strata/core/layer.hpp"
+#include "strata/core/packed_weight.hpp"
 
 namespace strata {
 
@@ -49,11 +50,14 @@ public:
     }
     void reserve(std::size_t) {}
 
-    void forward(const Context&, TensorView<const T, InputShape, Backend> in,
+    // Inference keeps W packed for the GEMM (core/packed_weight.hpp; Sequential decides).
+    void pack_weights() { packed_weight_.pack(weight_); }
+    void drop_packed_weights() { packed_weight_.drop(); }
+
+    void forward(const Context& ctx, TensorView<const T, InputShape, Backend> in,
                  TensorView<T, OutputShape, Backend> out) {
         const std::size_t rows = in.rows();
-        Backend::gemm(Transpose::no, Transpose::yes, rows, Out, in_features, T(1), in.data, in_features,
-                      weight_, in_features, T(0), out.data, Out);
+        packed_weight_.multiply(!ctx.training, rows, in.data, in_features, weight_, in_features, out.data, Out);
         if constexpr (HasBias) Backend::add_row_vector(rows, Out, bias_, out.data, Out);
     }
 
@@ -84,6 +88,7 @@ private:
 
     T* weight_ = nullptr;
     T* weight_gradient_ = nullptr;
+    PackedWeight<T, B, Out, in_features> packed_weight_;
     T* bias_ = nullptr;
     T* bias_gradient_ = nullptr;
 };

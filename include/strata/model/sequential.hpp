@@ -184,8 +184,12 @@ public:
     Sequential& operator=(const Sequential&) = delete;
 
     std::size_t batch_capacity() const { return capacity_; }
+    // Non-const access to a layer may change its parameters: packed weights are dropped.
     template <std::size_t I>
-    LayerAt<I>& layer() { return std::get<I>(layers_); }
+    LayerAt<I>& layer() {
+        parameters_changed();
+        return std::get<I>(layers_);
+    }
     template <std::size_t I>
     const LayerAt<I>& layer() const { return std::get<I>(layers_); }
 
@@ -201,8 +205,23 @@ public:
     }
 
     // ---- parameters: one flat arena of values and one of gradients ----------------------
+    // Inference (a forward with ctx.training false) runs on copies of the weight matrices
+    // packed for the GEMM kernels, made at the first inference forward after a change
+    // (core/packed_weight.hpp). Every non-const access to the parameters (parameters(),
+    // for_each_parameter, reset_parameters, layer<I>()) drops them, so the next inference
+    // forward repacks. Code that keeps the pointer from parameters() and writes through it
+    // after an inference forward must call parameters_changed() (or parameters() again)
+    // before the next one.
     std::size_t parameter_count() const { return parameter_count_; }
-    T* parameters() { return values_.data(); }
+    T* parameters() {
+        parameters_changed();
+        return values_.data();
+    }
+    void parameters_changed() {
+        if (!weights_packed_) return;
+        std::apply([](auto&... layer) { (drop_packed(layer), ...); }, layers_);
+        weights_packed_ = false;
+    }
     const T* parameters() const { return values_.data(); }
     T* gradients() { return gradients_.data(); }
     const T* gradients() const { return gradients_.data(); }
@@ -211,6 +230,7 @@ public:
 
     // Re-initialises every parameter with PyTorch's defaults from one seed.
     void reset_parameters(std::uint64_t seed) {
+        parameters_changed();
         Rng rng(seed);
         std::apply([&](auto&... layer) { (layer.reset_parameters(rng), ...); }, layers_);
     }
@@ -218,6 +238,7 @@ public:
     // f(ParameterRef<T>) for every parameter, in state_dict order, with full dotted names.
     template <class F>
     void for_each_parameter(F&& visit) {
+        parameters_changed();
         for_each_layer_parameter(visit, std::make_index_sequence<layer_count>{});
     }
 
@@ -229,6 +250,10 @@ public:
         require(input.batch == ctx.batch, "strata::Sequential::forward: the input holds ", input.batch, " samples but the context says ", ctx.batch);
         input_ = input;
         batch_ = ctx.batch;
+        if (!ctx.training && !weights_packed_) {
+            std::apply([](auto&... layer) { (pack(layer), ...); }, layers_);
+            weights_packed_ = true;
+        }
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (forward_layer<I>(ctx), ...);
         }(std::make_index_sequence<layer_count>{});
@@ -250,6 +275,15 @@ public:
     }
 
 private:
+    template <class L>
+    static void pack(L& layer) {
+        if constexpr (requires { layer.pack_weights(); }) layer.pack_weights();
+    }
+    template <class L>
+    static void drop_packed(L& layer) {
+        if constexpr (requires { layer.drop_packed_weights(); }) layer.drop_packed_weights();
+    }
+
     template <class SpecTuple, std::size_t... I>
     Sequential(std::size_t batch_capacity, SpecTuple specs, std::index_sequence<I...>)
         : capacity_(batch_capacity),
@@ -328,6 +362,7 @@ private:
     Buffer<T, B> values_;
     Buffer<T, B> gradients_;
     std::size_t parameter_count_ = 0;
+    bool weights_packed_ = false;  // every layer's packed weights match the parameters
     InputView input_{};
     std::size_t batch_ = 0;
 };

@@ -77,7 +77,8 @@ struct CpuRecurrentOps {
     // writes h to output[row + i] (leading dimension out_ld: output points at this
     // direction's columns) and [r | z | n | hn | h_prev] to cache[row + i] (5H),
     // hn = ĥ_n + b_hn. hidden_projection holds ĥ for one step ([rows, 3H]); workspace
-    // holds gru_workspace_size values.
+    // holds gru_workspace_size values. packed_weight_hh, when not null, is W_hh already
+    // packed (CpuGemm::pack_right_transposed(H, 3H, W_hh, H, ·)) and saves packing it here.
     //
     // Threads: one OpenMP region for the whole sequence (not a fork/join per step). Each
     // thread owns a block of hidden units (a multiple of 16) for every step: it computes
@@ -88,7 +89,8 @@ struct CpuRecurrentOps {
     template <std::size_t Hidden, class T>
     static void gru_forward_recurrence(std::size_t steps, const GruStep* schedule, const T* input_projection,
                                        const T* weight_hh, const T* bias_ih, const T* bias_hh, T* output,
-                                       std::size_t out_ld, T* cache, T* hidden_projection, T* workspace) {
+                                       std::size_t out_ld, T* cache, T* hidden_projection, T* workspace,
+                                       const T* packed_weight_hh = nullptr) {
         constexpr std::size_t H = Hidden, G = 3 * Hidden, C = 5 * Hidden;
         bool pack = false;
         std::size_t tokens = 0;
@@ -96,8 +98,9 @@ struct CpuRecurrentOps {
             pack = pack || CpuGemm::packing_pays(schedule[s].rows_with_state);
             tokens += schedule[s].rows;
         }
+        const T* packed = packed_weight_hh ? packed_weight_hh : workspace;
         run_over_units<Hidden>(2.0 * static_cast<double>(tokens) * G * H, [&](std::size_t u0, std::size_t u1, auto&& barrier) {
-            if (pack)
+            if (pack && !packed_weight_hh)
                 for (std::size_t g = 0; g < 3; ++g)
                     CpuGemm::pack_right_transposed(H, G, weight_hh, H, workspace, g * H + u0, u1 - u0);
             for (std::size_t k = 0; k < steps; ++k) {
@@ -108,7 +111,7 @@ struct CpuRecurrentOps {
                     for (std::size_t g = 0; g < 3; ++g) {
                         const std::size_t column = g * H + u0;
                         if (pack && CpuGemm::packing_pays(M))
-                            CpuGemm::gemm_packed_serial(M, u1 - u0, H, h_prev, out_ld, workspace, column, G, T(0),
+                            CpuGemm::gemm_packed_serial(M, u1 - u0, H, h_prev, out_ld, packed, column, G, T(0),
                                                         hidden_projection + column, G);
                         else
                             CpuGemm::gemm_serial(Transpose::no, Transpose::yes, M, u1 - u0, H, T(1), h_prev, out_ld,
