@@ -91,7 +91,7 @@ struct CpuAttentionOps {
         constexpr std::size_t D = Heads * HeadDim;
         constexpr std::size_t ld_qkv = 3 * D;
         const auto blocks = static_cast<std::ptrdiff_t>(packing.batch * Heads);
-        parallel_for(blocks, packing.rows() * D >= 4096, [&](std::ptrdiff_t block) {
+        parallel_for(blocks, packing.rows() * D >= 1024, [&](std::ptrdiff_t block) {
             const std::size_t b = static_cast<std::size_t>(block) / Heads;
             const std::size_t h = static_cast<std::size_t>(block) % Heads;
             const std::size_t L = packing.length(b);
