@@ -183,7 +183,7 @@ struct CpuGemm {
 
 private:
     // Runs product(split_rows, begin, count) over C: whole on the calling thread, or, when
-    // the product is big enough to share (~1 MFLOP) and OpenMP has threads, one block of
+    // the product is big enough to share (0.4 MFLOP: at batch 1 the attention output projection, 20 × 128 × 128, gains ~8 µs from a second thread) and OpenMP has threads, one block of
     // rows (or of columns, whichever extent is larger) per thread. Blocks are multiples of
     // 16, so every block keeps the kernels' vector width and panel boundaries.
     template <class Product>
@@ -192,7 +192,7 @@ private:
         const bool nested = omp_in_parallel();
         if (!nested && Eigen::nbThreads() != 1) Eigen::setNbThreads(1);  // the threads are ours
         const int threads = nested ? 1 : omp_get_max_threads();
-        if (threads > 1 && 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) >= 1e6) {
+        if (threads > 1 && 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K) >= 4e5) {
             const bool split_rows = M >= N;
             const std::size_t extent = split_rows ? M : N;
             const std::size_t block = (extent / static_cast<std::size_t>(threads) + 15) / 16 * 16;
