@@ -183,9 +183,11 @@ struct CpuGemm {
 
 private:
     // Runs product(split_rows, begin, count) over C: whole on the calling thread, or, when
-    // the product is big enough to share (0.4 MFLOP: at batch 1 the attention output projection, 20 × 128 × 128, gains ~8 µs from a second thread) and OpenMP has threads, one block of
-    // rows (or of columns, whichever extent is larger) per thread. Blocks are multiples of
-    // 16, so every block keeps the kernels' vector width and panel boundaries.
+    // the product is big enough to share and OpenMP has threads, one block of rows (or of
+    // columns, whichever extent is larger) per thread. Big enough: 0.4 MFLOP (at batch 1
+    // the attention's output projection, 20 × 128 × 128, gains ~8 µs from a second thread).
+    // Blocks are multiples of 16, so every block keeps the kernels' vector width and panel
+    // boundaries.
     template <class Product>
     static void split(std::size_t M, std::size_t N, std::size_t K, Product&& product) {
 #ifdef _OPENMP
