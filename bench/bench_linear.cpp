@@ -66,15 +66,35 @@ void eigen_gemm(benchmark::State& state) {
     state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// strata's own GEMM (Cpu::gemm: its AVX2 kernels where the CPU has them, else Eigen) at the
+// same shape, y = x · Wᵀ, on the threads strata splits it across.
+template <std::size_t Batch, std::size_t In, std::size_t Out>
+void strata_gemm(benchmark::State& state) {
+    std::vector<float> x(Batch * In, 0.5f), w(Out * In, 0.01f), y(Batch * Out);
+    for (auto _ : state) {
+        Cpu::gemm(Transpose::no, Transpose::yes, Batch, Out, In, 1.0f, x.data(), In, w.data(), In, 0.0f, y.data(), Out);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    const double flops = 2.0 * Batch * In * Out;
+    state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
-// The classifier's GEMM shapes at batch 32, T = 32 (1,024 token rows): the conv taps and
-// the attention output projection (128 → 128), the GRU and attention input projections
-// (128 → 384), and the GRU's recurrent step (32 rows, 128 → 384). Layer benchmarks'
-// GFLOP/s read against these give their share of the machine's own GEMM rate.
+// The classifier's GEMM shapes at batch 32, T = 32 (1,024 token rows): the conv (one
+// im2col GEMM, 3·128 → 128), the attention output projection (128 → 128), the GRU and
+// attention input projections (128 → 384), and the GRU's recurrent step (32 rows,
+// 128 → 384). Layer benchmarks' GFLOP/s read against these give their share of the
+// machine's own Eigen GEMM rate, and strata_gemm shows strata's own kernels beside it.
+BENCHMARK(eigen_gemm<1024, 384, 128>)->UseRealTime();
+BENCHMARK(strata_gemm<1024, 384, 128>)->UseRealTime();
 BENCHMARK(eigen_gemm<1024, 128, 128>)->UseRealTime();
+BENCHMARK(strata_gemm<1024, 128, 128>)->UseRealTime();
 BENCHMARK(eigen_gemm<1024, 128, 384>)->UseRealTime();
+BENCHMARK(strata_gemm<1024, 128, 384>)->UseRealTime();
 BENCHMARK(eigen_gemm<32, 128, 384>)->UseRealTime();
+BENCHMARK(strata_gemm<32, 128, 384>)->UseRealTime();
 BENCHMARK(eigen_gemm<32, 128, 128>)->UseRealTime();
 BENCHMARK(linear_forward<32, 128, 128>)->UseRealTime();
 BENCHMARK(linear_backward<32, 128, 128>)->UseRealTime();

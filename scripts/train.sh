@@ -3,9 +3,9 @@
 # ../shared/data/tweet_sentiment (seed protocol, tuned recipe), writing
 # models/sentiment.safetensors. Arguments go to "sentiment train" (e.g. --protocol full
 # --seed 2 --recipe spec); --data and --out default as above. See "sentiment train --help".
-# The program is built for this machine's processor (-DSTRATA_NATIVE=ON: AVX2/AVX-512 where
-# present, about 3x faster GEMMs than the portable x86-64 default), since it runs where it
-# is built; STRATA_NATIVE=OFF scripts/train.sh builds the portable program instead.
+# The program is built for this machine's processor (-DSTRATA_NATIVE=ON: AVX2/AVX-512 for
+# every loop; the portable x86-64 default picks AVX2 at run time for its GEMMs only), since
+# it runs where it is built; STRATA_NATIVE=OFF scripts/train.sh builds the portable program.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

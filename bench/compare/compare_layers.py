@@ -182,8 +182,8 @@ def main():
                      "bench_gru bench_attention bench_sequence_layers bench_linear")
     torch_pairs = sorted({(layer, mode) for _, _, layer, mode in pairs})
     if build_info(args.build).get("STRATA_NATIVE", "OFF").upper() in ("OFF", "0", "FALSE", "NO"):
-        print(f"note: {args.build} is not a -DSTRATA_NATIVE=ON build: Eigen gets SSE2 only there, while "
-              "PyTorch's OpenBLAS picks AVX2/AVX-512 at run time", file=sys.stderr)
+        print(f"note: {args.build} is not a -DSTRATA_NATIVE=ON build: its GEMMs still "
+              "pick strata's AVX2 kernels at run time, but its other loops are SSE2 only", file=sys.stderr)
     blas = warn_if_reference_blas(sys.stderr)
 
     start_load, started = load(), time.time()

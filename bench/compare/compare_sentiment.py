@@ -250,8 +250,8 @@ def main():
         sys.exit(f"{GNU_TIME} not found (GNU time): apt-get install time, or pass --skip-full-run")
     info = build_info(build)
     if info.get("STRATA_NATIVE", "OFF").upper() in ("OFF", "0", "FALSE", "NO", ""):
-        print(f"note: {shown(build)} is not a -DSTRATA_NATIVE=ON build: Eigen gets SSE2 only there, while "
-              "PyTorch's OpenBLAS picks AVX2/AVX-512 at run time", file=sys.stderr)
+        print(f"note: {shown(build)} is not a -DSTRATA_NATIVE=ON build: its GEMMs still "
+              "pick strata's AVX2 kernels at run time, but its other loops are SSE2 only", file=sys.stderr)
 
     workdir = os.path.abspath(args.workdir) if args.workdir else tempfile.mkdtemp(prefix="compare_sentiment_")
     os.makedirs(workdir, exist_ok=True)

@@ -147,8 +147,11 @@ TEST_CASE("a right operand packed once gives the product of the unpacked one") {
 TEST_CASE("a product split across threads gives the same bits as on one thread") {
     strata::Rng rng(10);
     for (Transpose tb : {Transpose::yes, Transpose::no}) {
-        const Product wide(Transpose::no, tb, 40, 384, 128, 0, rng), tall(Transpose::yes, Transpose::no, 384, 128, 640, 0, rng);
-        for (const Product* p : {&wide, &tall}) {
+        // Split by columns, by rows, and by rows into a last block of fewer than 6 rows (33 =
+        // 16 + 16 + 1 at 2 threads), which must still be computed as the whole product is.
+        const Product wide(Transpose::no, tb, 40, 384, 128, 0, rng), tall(Transpose::yes, Transpose::no, 384, 128, 640, 0, rng),
+            uneven(Transpose::no, tb, 33, 20, 1000, 0, rng);
+        for (const Product* p : {&wide, &tall, &uneven}) {
             std::vector<float> one(p->M * p->ldc), two(p->M * p->ldc);
             const int threads = omp_get_max_threads();
             omp_set_num_threads(1);

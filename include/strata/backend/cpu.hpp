@@ -1,4 +1,5 @@
-// strata/backend/cpu.hpp — the CPU backend: Eigen maps over tensor memory, and OpenMP.
+// strata/backend/cpu.hpp — the CPU backend: strata's own AVX2 GEMM kernels (picked at run
+// time) and Eigen maps over tensor memory, and OpenMP.
 //
 // A backend is a policy type: layers call only its static operations, so a new backend
 // (cuda/, a later header included only by nvcc-compiled code) plugs in without touching
@@ -8,7 +9,8 @@
 // Threads: set_num_threads(n) sets OpenMP's pool, which strata's own loops and its GEMM
 // splitting use (Eigen itself always runs single-threaded: see cpu/gemm.hpp). Results
 // are bit-identical for the same inputs and thread count: every reduction combines its
-// partial results in a fixed order.
+// partial results in a fixed order (and on strata's GEMM kernels, whatever the thread
+// count: they sum in an order fixed by the shapes).
 #pragma once
 
 #include <algorithm>

@@ -82,19 +82,21 @@ struct CpuGemm {
         split(M, N, K, [&](bool split_rows, std::size_t begin, std::size_t count) {
             if (split_rows) {
                 const T* a = transpose_a == Transpose::yes ? A + begin : A + begin * lda;
-                gemm_serial(transpose_a, transpose_b, count, N, K, alpha, a, lda, B, ldb, beta, C + begin * ldc, ldc);
+                gemm_serial(transpose_a, transpose_b, count, N, K, alpha, a, lda, B, ldb, beta, C + begin * ldc, ldc, M);
             } else {
                 const T* b = transpose_b == Transpose::yes ? B + begin * ldb : B + begin;
-                gemm_serial(transpose_a, transpose_b, M, count, K, alpha, A, lda, b, ldb, beta, C + begin, ldc);
+                gemm_serial(transpose_a, transpose_b, M, count, K, alpha, A, lda, b, ldb, beta, C + begin, ldc, M);
             }
         });
     }
 
-    // The same product on the calling thread alone.
+    // The same product on the calling thread alone. whole_rows: the rows of the whole
+    // product this is a block of (0: M), which picks the kernel, so that a block computes
+    // its elements exactly as the whole product would.
     template <class T>
     static void gemm_serial(Transpose transpose_a, Transpose transpose_b, std::size_t M, std::size_t N,
                             std::size_t K, T alpha, const T* A, std::size_t lda, const T* B, std::size_t ldb,
-                            T beta, T* C, std::size_t ldc) {
+                            T beta, T* C, std::size_t ldc, std::size_t whole_rows = 0) {
         if (M == 0 || N == 0) return;
 #ifdef STRATA_GEMM_AVX2
         if constexpr (std::is_same_v<T, float>) {
@@ -102,7 +104,7 @@ struct CpuGemm {
             if (avx2::available() && alpha == 1.0f && (beta == 0.0f || beta == 1.0f) && !(ta && tb)) {
                 using avx2::RightOperand;
                 const bool accumulate = beta == 1.0f;
-                if (tb && M < avx2::dot_form_rows)
+                if (tb && (whole_rows ? whole_rows : M) < avx2::dot_form_rows)
                     avx2::gemm_dot(accumulate, M, N, K, A, lda, B, ldb, C, ldc);
                 else if (tb)
                     avx2::gemm_broadcast(accumulate, M, N, K, A, lda, 1, {RightOperand::Kind::transposed, B, ldb}, C, ldc);
