@@ -203,18 +203,28 @@ struct Cpu : CpuGemm, CpuSequenceOps, CpuRecurrentOps, CpuAttentionOps {
             for (std::size_t i = begin; i < end; ++i) x[i] *= alpha;
         });
     }
-    // Σ x², accumulated in double, in index order (deterministic).
+    // Σ x², accumulated in double (deterministic for a given thread count).
     template <class T>
     static double sum_of_squares(std::size_t count, const T* x) {
-        // Eigen's vectorised reduction per chunk, the chunks' sums added in order: the same
-        // result on every run with the same thread count.
-        using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
+        // Per chunk, eight running sums in double (lane l takes the elements l apart by 8:
+        // they vectorise, where one running sum is a chain of dependent adds), combined
+        // pairwise; the chunks' sums added in order: the same result on every run with the
+        // same thread count.
         std::array<double, max_chunks> partial{};
         for_chunks(count, [&](int piece, std::size_t begin, std::size_t end) {
-            partial[static_cast<std::size_t>(piece)] = Eigen::Map<const Array>(x + begin, static_cast<Eigen::Index>(end - begin))
-                                                           .template cast<double>()
-                                                           .square()
-                                                           .sum();
+            double lanes[8] = {};
+            std::size_t i = begin;
+            for (; i + 8 <= end; i += 8)
+                for (std::size_t l = 0; l < 8; ++l) {
+                    const double v = static_cast<double>(x[i + l]);
+                    lanes[l] += v * v;
+                }
+            for (std::size_t l = 0; i < end; ++i, ++l) {
+                const double v = static_cast<double>(x[i]);
+                lanes[l] += v * v;
+            }
+            partial[static_cast<std::size_t>(piece)] =
+                ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
         });
         double total = 0;
         for (double value : partial) total += value;
