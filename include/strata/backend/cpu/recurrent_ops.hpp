@@ -78,7 +78,8 @@ struct CpuRecurrentOps {
     // direction's columns) and [r | z | n | hn | h_prev] to cache[row + i] (5H),
     // hn = ĥ_n + b_hn. hidden_projection holds ĥ for one step ([rows, 3H]); workspace
     // holds gru_workspace_size values. packed_weight_hh, when not null, is W_hh already
-    // packed (CpuGemm::pack_right_transposed(H, 3H, W_hh, H, ·)) and saves packing it here.
+    // packed (CpuGemm::pack_right_transposed(H, 3H, W_hh, H, ·)) and saves packing it here
+    // (used only when H is a multiple of 16).
     //
     // Threads: one OpenMP region for the whole sequence (not a fork/join per step). Each
     // thread owns a block of hidden units (a multiple of 16) for every step: it computes
@@ -92,12 +93,15 @@ struct CpuRecurrentOps {
                                        std::size_t out_ld, T* cache, T* hidden_projection, T* workspace,
                                        const T* packed_weight_hh = nullptr) {
         constexpr std::size_t H = Hidden, G = 3 * Hidden, C = 5 * Hidden;
+        // The packed panels are 16 columns wide: a gate's block of columns starts on a panel
+        // only when H is a multiple of 16 (else every step multiplies by W_hh's rows).
         bool pack = false;
         std::size_t tokens = 0;
         for (std::size_t s = 0; s < steps; ++s) {
             pack = pack || CpuGemm::packing_pays(schedule[s].rows_with_state);
             tokens += schedule[s].rows;
         }
+        pack = pack && H % 16 == 0;
         const T* packed = packed_weight_hh ? packed_weight_hh : workspace;
         run_over_units<Hidden>(2.0 * static_cast<double>(tokens) * G * H, [&](std::size_t u0, std::size_t u1, auto&& barrier) {
             if (pack && !packed_weight_hh)
