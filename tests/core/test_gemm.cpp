@@ -144,7 +144,9 @@ TEST_CASE("a right operand packed once gives the product of the unpacked one") {
 }
 
 #ifdef _OPENMP
-TEST_CASE("a product split across threads gives the same bits as on one thread") {
+TEST_CASE("a product split across threads gives the same bits as on one thread (strata's kernels)") {
+    // Eigen's blocking depends on the block's size, so on Eigen this holds only to rounding.
+    const bool own = strata::CpuGemm::uses_own_kernels();
     strata::Rng rng(10);
     for (Transpose tb : {Transpose::yes, Transpose::no}) {
         // Split by columns, by rows, and by rows into a last block of fewer than 6 rows (33 =
@@ -161,7 +163,11 @@ TEST_CASE("a product split across threads gives the same bits as on one thread")
             Cpu::gemm(p->ta, p->tb, p->M, p->N, p->K, 1.0f, p->A.data(), p->lda, p->B.data(), p->ldb, 0.0f, two.data(),
                       p->ldc);
             omp_set_num_threads(threads);
-            CHECK(one == two);
+            if (own) {
+                CHECK(one == two);
+            } else {
+                for (std::size_t i = 0; i < one.size(); ++i) CHECK(two[i] == doctest::Approx(one[i]).epsilon(1e-4));
+            }
         }
     }
 }

@@ -151,7 +151,7 @@ public:
         for (std::size_t c = 0; c < Layers * directions; ++c) {
             if (c < directions) packed_ih_first_[c].pack(cells_[c].weight_ih[0]);
             else if constexpr (Layers > 1) packed_ih_stacked_[c - directions].pack(cells_[c].weight_ih[0]);
-            packed_hh_[c].pack(cells_[c].weight_hh[0]);
+            if constexpr (Hidden % 16 == 0) packed_hh_[c].pack(cells_[c].weight_hh[0]);  // see gru_forward_recurrence
         }
     }
     void drop_packed_weights() {

@@ -138,31 +138,12 @@ struct CpuGemm {
     template <class T>
     static void pack_right_transposed(std::size_t K, std::size_t N, const T* W, std::size_t ldw, T* packed,
                                       std::size_t column0 = 0, std::size_t count = npos) {
-        count = std::min(count, N - column0);
-#ifdef STRATA_GEMM_AVX2
-        if constexpr (std::is_same_v<T, float>) {
-            if (avx2::available()) {
-                avx2::pack_transposed(K, count, W + column0 * ldw, ldw, packed + column0 * K);
-                return;
-            }
-        }
-#endif
-        for (std::size_t k = 0; k < K; ++k)
-            for (std::size_t j = column0; j < column0 + count; ++j) packed[k * N + j] = W[j * ldw + k];
+        pack_columns(true, K, N, W, ldw, packed, column0, std::min(count, N - column0));
     }
     template <class T>
     static void pack_right(std::size_t K, std::size_t N, const T* B, std::size_t ldb, T* packed,
                            std::size_t column0 = 0, std::size_t count = npos) {
-        count = std::min(count, N - column0);
-#ifdef STRATA_GEMM_AVX2
-        if constexpr (std::is_same_v<T, float>) {
-            if (avx2::available()) {
-                avx2::pack_rows(K, count, B + column0, ldb, packed + column0 * K);
-                return;
-            }
-        }
-#endif
-        for (std::size_t k = 0; k < K; ++k) std::copy_n(B + k * ldb + column0, count, packed + k * N + column0);
+        pack_columns(false, K, N, B, ldb, packed, column0, std::min(count, N - column0));
     }
     // Whether a product of M rows gains from a packed right operand (fewer rows: C = A·Wᵀ
     // straight from W's rows, gemm_serial, is faster).
@@ -212,6 +193,24 @@ private:
         }
 #endif
         product(true, std::size_t{0}, M);
+    }
+
+    // Packs columns [column0, column0 + count) of op(B): from W [N×K] (transposed) or B [K×N].
+    template <class T>
+    static void pack_columns(bool transposed, std::size_t K, std::size_t N, const T* B, std::size_t ld, T* packed,
+                             std::size_t column0, std::size_t count) {
+#ifdef STRATA_GEMM_AVX2
+        if constexpr (std::is_same_v<T, float>) {
+            if (avx2::available()) {
+                if (transposed) avx2::pack_transposed(K, count, B + column0 * ld, ld, packed + column0 * K);
+                else avx2::pack_rows(K, count, B + column0, ld, packed + column0 * K);
+                return;
+            }
+        }
+#endif
+        for (std::size_t k = 0; k < K; ++k)
+            for (std::size_t j = column0; j < column0 + count; ++j)
+                packed[k * N + j] = transposed ? B[j * ld + k] : B[k * ld + j];
     }
 
 public:
